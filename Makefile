@@ -1,0 +1,28 @@
+# The two commands of the README: `make book` and `make test`. Both set up .venv first.
+VENV := .venv/bin
+export PATH := $(CURDIR)/$(VENV):$(PATH)
+
+.PHONY: setup data book test test-fast bench clean
+
+setup:
+	@scripts/setup.sh
+
+data: setup
+	python -m lenet_ref data
+
+# A clean build: an incremental rebuild after a failure can wrongly pass.
+book: data
+	rm -rf _build
+	jupyter-book build . -W -n --keep-going
+
+test: data
+	python -m pytest
+
+test-fast: setup
+	python -m pytest -m "not slow"
+
+bench: data
+	python bench/epoch_time.py
+
+clean:
+	rm -rf _build .pytest_cache

@@ -1,0 +1,74 @@
+"""Trainable parameters and connections, layer by layer (Sec. II.B of the paper).
+
+A *connection* is one input feeding one unit (the bias counts as an input of value 1), so
+a layer has as many connections as multiply-adds. Weight sharing is why the two counts
+differ: C1 has 122,304 connections but only 156 trainable parameters, because all 784
+units of a feature map share one 5x5 kernel and one bias.
+
+The counts walk the same layer list (``lenet_ref.spec.lenet5_layers``) that both networks
+are built from, so they count what the code builds, for any options.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import spec
+
+
+@dataclass(frozen=True)
+class LayerCount:
+    name: str
+    kind: str
+    out_shape: tuple[int, ...]
+    parameters: int
+    connections: int
+
+
+def count_layers(layers: list[spec.Layer], input_shape=(1, spec.INPUT_SIZE, spec.INPUT_SIZE)):
+    """One LayerCount per layer of ``layers`` fed with ``input_shape`` (C, H, W)."""
+    rows, shape = [], tuple(input_shape)
+    for layer in layers:
+        out_shape = layer.out_shape(shape)
+        units = int(np.prod(out_shape))
+        parameters = sum(int(np.prod(s)) for s in layer.param_shapes().values())
+        if isinstance(layer, spec.Conv):
+            # each unit of map f sees fan_in[f] inputs and a bias; all of a map's units share them
+            connections = out_shape[1] * out_shape[2] * int((layer.fan_in() + 1).sum())
+            kind = "convolution" + (" (Table I)" if layer.table else "")
+        elif isinstance(layer, spec.Pool):
+            per_unit = layer.size**2 + (1 if layer.kind == "subsample" else 0)
+            connections = units * per_unit
+            kind = {"subsample": "subsampling", "avg": "average pooling", "max": "max pooling"}[layer.kind]
+        elif isinstance(layer, spec.Dense):
+            connections = units * (layer.in_features + 1)
+            kind = "fully connected"
+        else:
+            connections = units * layer.in_features  # no bias: Eq. (7)
+            kind = "RBF (fixed codes)"
+        rows.append(LayerCount(layer.name, kind, out_shape, parameters, connections))
+        shape = out_shape
+    return rows
+
+
+def layer_counts(**options) -> list[LayerCount]:
+    """Counts of LeNet-5 built with ``options`` (see ``spec.lenet5_layers``); the defaults
+    give the paper's: 60,000 trainable parameters and 340,908 connections."""
+    return count_layers(spec.lenet5_layers(**options))
+
+
+def totals(rows: list[LayerCount]) -> tuple[int, int]:
+    return sum(r.parameters for r in rows), sum(r.connections for r in rows)
+
+
+def format_table(rows: list[LayerCount]) -> str:
+    """A plain-text table, one line per layer and a total."""
+    lines = [f"{'layer':<7} {'kind':<22} {'output':<12} {'parameters':>11} {'connections':>12}"]
+    for r in rows:
+        shape = "x".join(map(str, r.out_shape))
+        lines.append(f"{r.name:<7} {r.kind:<22} {shape:<12} {r.parameters:>11,} {r.connections:>12,}")
+    params, conns = totals(rows)
+    lines.append(f"{'total':<7} {'':<22} {'':<12} {params:>11,} {conns:>12,}")
+    return "\n".join(lines)

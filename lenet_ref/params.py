@@ -1,0 +1,84 @@
+"""Parameters of a network described by ``lenet_ref.spec`` layers, shared by both networks.
+
+Both the NumPy and the PyTorch LeNet-5 draw their initial weights here, from one NumPy
+generator, so the two start from the same point for the same seed, and both check a
+state dict here, so a bad one is refused with the same message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from .spec import Conv, Dense, Layer, Pool
+
+
+def param_shapes(layers: list[Layer]) -> dict[str, tuple[int, ...]]:
+    """``{"C1.weight": (6, 1, 5, 5), ...}``: every trainable array, in layer order."""
+    return {
+        f"{layer.name}.{key}": shape
+        for layer in layers
+        for key, shape in layer.param_shapes().items()
+    }
+
+
+def init_params(layers: list[Layer], seed: int = 0, dtype=np.float64) -> dict[str, np.ndarray]:
+    """Appendix A of the paper: each weight uniform in [-2.4 / F_i, 2.4 / F_i], F_i the
+    fan-in of the unit it feeds; biases start at 0. A subsampling coefficient has fan-in 4
+    (the 2x2 window it scales)."""
+    rng = np.random.default_rng(seed)
+    params = {}
+    for layer in layers:
+        shapes = layer.param_shapes()
+        if isinstance(layer, (Conv, Dense)):
+            fan_in = layer.fan_in()
+            if isinstance(layer, Conv) and layer.table is not None:
+                # packed weights: one kernel per connection, in table order
+                fan_in = np.concatenate(
+                    [np.full(len(inputs), f) for inputs, f in zip(layer.table, fan_in)]
+                )
+            limit = 2.4 / fan_in
+            limit = limit.reshape((-1,) + (1,) * (len(shapes["weight"]) - 1))
+            params[f"{layer.name}.weight"] = rng.uniform(-1, 1, shapes["weight"]) * limit
+            params[f"{layer.name}.bias"] = np.zeros(shapes["bias"])
+        elif isinstance(layer, Pool) and shapes:
+            params[f"{layer.name}.coef"] = rng.uniform(-1, 1, shapes["coef"]) * 2.4 / layer.size**2
+            params[f"{layer.name}.bias"] = np.zeros(shapes["bias"])
+    return {k: v.astype(dtype) for k, v in params.items()}
+
+
+def check_state_dict(state: Mapping, expected: dict[str, tuple[int, ...]]) -> None:
+    """Raise ValueError, listing every problem, unless ``state`` has exactly the expected
+    keys and shapes. ``state`` may hold NumPy arrays or tensors."""
+    problems = []
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    if missing:
+        problems.append(f"missing keys {missing}")
+    if unexpected:
+        problems.append(f"unexpected keys {unexpected}")
+    for key, shape in expected.items():
+        if key in state and tuple(state[key].shape) != tuple(shape):
+            problems.append(f"{key} has shape {tuple(state[key].shape)}, expected {tuple(shape)}")
+    if problems:
+        raise ValueError(
+            "state dict does not fit this network (were both built with the same options?): "
+            + "; ".join(problems)
+        )
+
+
+def table_index(layer: Conv) -> tuple[np.ndarray, np.ndarray]:
+    """(out_maps, in_maps) index arrays of a table convolution's connections, in the order
+    its packed weight stores them: ``dense[rows, cols] = packed`` gives the (F, C, K, K)
+    kernel with zeros where the table has no connection."""
+    rows = [f for f, inputs in enumerate(layer.table) for _ in inputs]
+    cols = [c for inputs in layer.table for c in inputs]
+    return np.array(rows), np.array(cols)
+
+
+def to_numpy(value) -> np.ndarray:
+    """A NumPy array from an array or a tensor (on any device), without importing torch."""
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
