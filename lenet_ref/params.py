@@ -26,8 +26,15 @@ def param_shapes(layers: list[Layer]) -> dict[str, tuple[int, ...]]:
 def init_params(layers: list[Layer], seed: int = 0, dtype=np.float64) -> dict[str, np.ndarray]:
     """Appendix A of the paper: each weight uniform in [-2.4 / F_i, 2.4 / F_i], F_i the
     fan-in of the unit it feeds; biases start at 0. A subsampling coefficient has fan-in 4
-    (the 2x2 window it scales)."""
+    (the 2x2 window it scales).
+
+    The paper's rule keeps the weighted sums of a *squashing* unit in its linear range.
+    ReLU units do not squash, and under that rule a ReLU network's signal shrinks layer
+    after layer until it cannot learn; a network with ReLU takes He et al.'s (2015)
+    uniform rule instead, [-sqrt(6 / F_i), sqrt(6 / F_i)], as the networks that use ReLU do.
+    """
     rng = np.random.default_rng(seed)
+    relu = any(getattr(layer, "activation", None) == "relu" for layer in layers)
     params = {}
     for layer in layers:
         shapes = layer.param_shapes()
@@ -38,7 +45,7 @@ def init_params(layers: list[Layer], seed: int = 0, dtype=np.float64) -> dict[st
                 fan_in = np.concatenate(
                     [np.full(len(inputs), f) for inputs, f in zip(layer.table, fan_in)]
                 )
-            limit = 2.4 / fan_in
+            limit = np.sqrt(6 / fan_in) if relu else 2.4 / fan_in
             limit = limit.reshape((-1,) + (1,) * (len(shapes["weight"]) - 1))
             params[f"{layer.name}.weight"] = rng.uniform(-1, 1, shapes["weight"]) * limit
             params[f"{layer.name}.bias"] = np.zeros(shapes["bias"])

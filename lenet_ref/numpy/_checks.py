@@ -29,14 +29,14 @@ def require_shape(fn: str, name: str, a: np.ndarray, ok: bool, expected: str) ->
         raise ValueError(f"{fn}: {name} must have shape {expected}; got {a.shape}")
 
 
-def gradient(fn: str, dout, shape: tuple[int, ...]) -> np.ndarray:
+def check_dout(fn: str, dout, shape: tuple[int, ...]) -> np.ndarray:
     """The upstream gradient of a backward pass: floating point, shaped like the output."""
     dout = float_array(fn, "dout", dout)
     require_shape(fn, "dout", dout, dout.shape == tuple(shape), f"{tuple(shape)} (the output's)")
     return dout
 
 
-def labels(fn: str, y, num_samples: int, num_classes: int) -> np.ndarray:
+def check_labels(fn: str, y, num_samples: int, num_classes: int) -> np.ndarray:
     """Class labels: 1-D integers in [0, num_classes), one per sample."""
     y = np.asarray(y)
     if y.ndim != 1 or y.shape[0] != num_samples:
@@ -50,7 +50,7 @@ def labels(fn: str, y, num_samples: int, num_classes: int) -> np.ndarray:
     return y
 
 
-def window_size(fn: str, x: np.ndarray, size: int) -> None:
+def check_window(fn: str, x: np.ndarray, size: int) -> None:
     """Non-overlapping pooling needs H and W divisible by ``size``."""
     if not isinstance(size, (int, np.integer)) or size < 1:
         raise ValueError(f"{fn}: size must be a positive integer; got {size!r}")
