@@ -20,14 +20,18 @@ from lenet_ref.train import TrainConfig, train
 
 
 def epoch_seconds(data, **overrides) -> float:
-    config = TrainConfig(epochs=1, out=None, progress=False, test_limit=1000, **overrides)
+    config = TrainConfig(
+        epochs=1, out=None, progress=False, verbose=False, test_limit=1000, **overrides
+    )
     _, metrics = train(config, data=data)
     return metrics["epochs"][0]["seconds"]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--limit", type=int, default=None, help="images per epoch (default: all 60,000)")
+    parser.add_argument(
+        "--limit", type=int, default=None, help="images per epoch (default: all 60,000)"
+    )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--gpu", action="store_true", help="also time PyTorch on CUDA")
     args = parser.parse_args()

@@ -45,12 +45,15 @@ def load_checkpoint(path) -> tuple[dict, dict[str, np.ndarray], dict]:
     (NumPy or PyTorch) and call its ``load_state_dict(state_dict)``."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}: train one with `python -m lenet_ref train --out DIR`")
+        raise FileNotFoundError(
+            f"no checkpoint at {path}: train one with `python -m lenet_ref train --out DIR`"
+        )
     try:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(str(data[META]))
             state = {k: data[k] for k in data.files if k != META}
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError) as e:
-        raise ValueError(f"{path} is not a readable lenet_ref checkpoint ({e}); train it again") from e
+        raise ValueError(
+            f"{path} is not a readable lenet_ref checkpoint ({e}); train it again"
+        ) from e
     return meta["options"], state, meta
-

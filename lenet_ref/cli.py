@@ -21,16 +21,24 @@ def _add_config_flags(parser: argparse.ArgumentParser, config_cls) -> None:
         kind = hints[f.name]
         help_text = f.metadata.get("help", "") + f" (default: {f.default})"
         if kind is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=help_text)
+            parser.add_argument(
+                flag, action=argparse.BooleanOptionalAction, default=f.default, help=help_text
+            )
             continue
-        convert = next((t for t in (int, float, str) if t in typing.get_args(kind) or t is kind), str)
-        parser.add_argument(flag, type=convert, default=f.default, choices=f.metadata.get("choices"), help=help_text)
+        convert = next(
+            (t for t in (int, float, str) if t in typing.get_args(kind) or t is kind), str
+        )
+        parser.add_argument(
+            flag, type=convert, default=f.default, choices=f.metadata.get("choices"), help=help_text
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
     from .train import TrainConfig
 
-    parser = argparse.ArgumentParser(prog="python -m lenet_ref", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m lenet_ref", description=__doc__.splitlines()[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="train LeNet-5 on MNIST (NumPy or PyTorch)")
     _add_config_flags(train, TrainConfig)
@@ -40,7 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     count.add_argument("--c3", default="table", choices=spec.C3_CONNECTIONS)
     count.add_argument("--head", default="rbf", choices=spec.HEADS)
     data = sub.add_parser("data", help="fetch MNIST, verify it and cache it")
-    data.add_argument("--cache-dir", default=None, help="default: $LENET_DATA_DIR or ~/.cache/lenet_ref")
+    data.add_argument(
+        "--cache-dir", default=None, help="default: $LENET_DATA_DIR or ~/.cache/lenet_ref"
+    )
     return parser
 
 

@@ -41,7 +41,9 @@ def count_layers(layers: list[spec.Layer], input_shape=(1, spec.INPUT_SIZE, spec
         elif isinstance(layer, spec.Pool):
             per_unit = layer.size**2 + (1 if layer.kind == "subsample" else 0)
             connections = units * per_unit
-            kind = {"subsample": "subsampling", "avg": "average pooling", "max": "max pooling"}[layer.kind]
+            kind = {"subsample": "subsampling", "avg": "average pooling", "max": "max pooling"}[
+                layer.kind
+            ]
         elif isinstance(layer, spec.Dense):
             connections = units * (layer.in_features + 1)
             kind = "fully connected"
@@ -68,7 +70,9 @@ def format_table(rows: list[LayerCount]) -> str:
     lines = [f"{'layer':<7} {'kind':<22} {'output':<12} {'parameters':>11} {'connections':>12}"]
     for r in rows:
         shape = "x".join(map(str, r.out_shape))
-        lines.append(f"{r.name:<7} {r.kind:<22} {shape:<12} {r.parameters:>11,} {r.connections:>12,}")
+        lines.append(
+            f"{r.name:<7} {r.kind:<22} {shape:<12} {r.parameters:>11,} {r.connections:>12,}"
+        )
     params, conns = totals(rows)
     lines.append(f"{'total':<7} {'':<22} {'':<12} {params:>11,} {conns:>12,}")
     return "\n".join(lines)

@@ -43,7 +43,7 @@ def init_params(layers: list[Layer], seed: int = 0, dtype=np.float64) -> dict[st
             if isinstance(layer, Conv) and layer.table is not None:
                 # packed weights: one kernel per connection, in table order
                 fan_in = np.concatenate(
-                    [np.full(len(inputs), f) for inputs, f in zip(layer.table, fan_in)]
+                    [np.full(len(inputs), f) for inputs, f in zip(layer.table, fan_in, strict=True)]
                 )
             limit = np.sqrt(6 / fan_in) if relu else 2.4 / fan_in
             limit = limit.reshape((-1,) + (1,) * (len(shapes["weight"]) - 1))

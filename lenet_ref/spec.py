@@ -284,7 +284,11 @@ class Conv:
 
     def out_shape(self, in_shape: tuple[int, int, int]) -> tuple[int, int, int]:
         _, h, w = in_shape
-        return (self.out_maps, h + 2 * self.pad - self.kernel + 1, w + 2 * self.pad - self.kernel + 1)
+        return (
+            self.out_maps,
+            h + 2 * self.pad - self.kernel + 1,
+            w + 2 * self.pad - self.kernel + 1,
+        )
 
 
 @dataclass(frozen=True)

@@ -32,21 +32,32 @@ from .data import load_mnist, to_lenet_input
 class TrainConfig:
     """Every knob of a training run; ``python -m lenet_ref train`` has one flag per field."""
 
-    impl: str = field(default="torch", metadata={"help": "numpy or torch", "choices": ("numpy", "torch")})
-    epochs: int = field(default=20, metadata={"help": "passes over the training set (the paper: 20)"})
+    impl: str = field(
+        default="torch", metadata={"help": "numpy or torch", "choices": ("numpy", "torch")}
+    )
+    epochs: int = field(
+        default=20, metadata={"help": "passes over the training set (the paper: 20)"}
+    )
     batch_size: int = field(default=32, metadata={"help": "images per gradient step"})
-    lr: float = field(default=0.01, metadata={"help": "learning rate of the first two epochs"})
+    lr: float = field(default=0.0015, metadata={"help": "learning rate of the first two epochs"})
     momentum: float = field(default=0.9, metadata={"help": "SGD momentum (PyTorch's formula)"})
     seed: int = field(default=0, metadata={"help": "seeds the initial weights and the batch order"})
     device: str = field(default="auto", metadata={"help": "torch only: auto, cpu, cuda, cuda:1..."})
-    limit: int | None = field(default=None, metadata={"help": "train on the first N images only (quick runs)"})
-    test_limit: int | None = field(default=None, metadata={"help": "evaluate on the first N test images only"})
-    out: str | None = field(default="runs/latest", metadata={"help": "folder for metrics.json and checkpoint.npz"})
+    limit: int | None = field(
+        default=None, metadata={"help": "train on the first N images only (quick runs)"}
+    )
+    test_limit: int | None = field(
+        default=None, metadata={"help": "evaluate on the first N test images only"}
+    )
+    out: str | None = field(
+        default="runs/latest", metadata={"help": "folder for metrics.json and checkpoint.npz"}
+    )
     activation: str = field(default="scaled_tanh", metadata={"choices": spec.ACTIVATIONS})
     pool: str = field(default="subsample", metadata={"choices": spec.POOLINGS})
     c3: str = field(default="table", metadata={"choices": spec.C3_CONNECTIONS})
     head: str = field(default="rbf", metadata={"choices": spec.HEADS})
     progress: bool = field(default=True, metadata={"help": "show a progress bar"})
+    verbose: bool = field(default=True, metadata={"help": "print a line per epoch"})
 
     def options(self) -> dict:
         return {"activation": self.activation, "pool": self.pool, "c3": self.c3, "head": self.head}
@@ -153,7 +164,9 @@ def train(config: TrainConfig, data=None):
     for epoch in range(1, config.epochs + 1):
         lr = lr_at(epoch, config.lr)
         order = rng.permutation(len(x_train))
-        batches = [order[i : i + config.batch_size] for i in range(0, len(order), config.batch_size)]
+        batches = [
+            order[i : i + config.batch_size] for i in range(0, len(order), config.batch_size)
+        ]
         start, losses = time.perf_counter(), []
         bar = tqdm(batches, desc=f"epoch {epoch}/{config.epochs}", unit="batch",
                    disable=not config.progress, leave=False)  # fmt: skip
@@ -172,7 +185,7 @@ def train(config: TrainConfig, data=None):
         row = {"epoch": epoch, "lr": lr, "train_loss": float(np.mean(losses)),
                "test_error": test_error, "seconds": seconds}  # fmt: skip
         metrics["epochs"].append(row)
-        if config.progress:
+        if config.verbose:
             tqdm.write(f"epoch {epoch:>2}/{config.epochs}  lr {lr:.2e}  train loss {row['train_loss']:.4f}  "
                        f"test error {100 * test_error:.2f} %  ({seconds:.1f} s)")  # fmt: skip
     metrics["test_error"] = metrics["epochs"][-1]["test_error"] if metrics["epochs"] else None
@@ -184,7 +197,11 @@ def train(config: TrainConfig, data=None):
 
 
 def _versions() -> dict:
-    return {"python": platform.python_version(), "numpy": np.__version__, "machine": platform.machine()}
+    return {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "machine": platform.machine(),
+    }
 
 
 def _write_json(path: Path, obj) -> None:

@@ -17,14 +17,21 @@ OPTION_SETS = {
     "paper": spec.PAPER_OPTIONS,
     "modern": spec.MODERN_OPTIONS,
     "tanh-avg-full-rbf": {"activation": "tanh", "pool": "avg", "c3": "full", "head": "rbf"},
-    "sigmoid-subsample-table-softmax": {"activation": "sigmoid", "pool": "subsample", "c3": "table", "head": "softmax"},
+    "sigmoid-subsample-table-softmax": {
+        "activation": "sigmoid",
+        "pool": "subsample",
+        "c3": "table",
+        "head": "softmax",
+    },
 }
 
 
 def twins(options, seed=3):
     net = LeNet5(seed=seed, **options)
     twin = TorchLeNet5(seed=seed + 100, dtype=torch.float64, device="cpu", **options)
-    twin.load_state_dict({k: torch.as_tensor(v) for k, v in net.params.items()})  # the dict comprehension
+    twin.load_state_dict(
+        {k: torch.as_tensor(v) for k, v in net.params.items()}
+    )  # the dict comprehension
     return net, twin
 
 
@@ -56,7 +63,9 @@ def test_same_seed_same_initial_weights(name):
     for k, v in net.params.items():
         np.testing.assert_array_equal(state[k].numpy(), v, err_msg=k)
     assert any(np.abs(v).max() > 0 for v in net.params.values())
-    assert not np.array_equal(LeNet5(seed=8).params["C1.weight"], LeNet5(seed=7).params["C1.weight"])
+    assert not np.array_equal(
+        LeNet5(seed=8).params["C1.weight"], LeNet5(seed=7).params["C1.weight"]
+    )
 
 
 def test_paper_parameter_names_and_shapes():
@@ -117,7 +126,9 @@ def test_initial_rbf_penalties(digits):
     assert loss == pytest.approx(penalties[np.arange(len(y)), y].mean() - spec.RBF_LOSS_J, abs=1e-6)
 
 
-@pytest.mark.parametrize("options", [spec.PAPER_OPTIONS, spec.MODERN_OPTIONS], ids=["paper", "modern"])
+@pytest.mark.parametrize(
+    "options", [spec.PAPER_OPTIONS, spec.MODERN_OPTIONS], ids=["paper", "modern"]
+)
 def test_overfits_a_small_batch_of_real_digits(options, digits):
     x, y = digits
     x, y = x[:32], y[:32]
@@ -143,7 +154,9 @@ def test_wrong_input_shape_is_a_clear_error():
 
 def test_wrong_state_dict_is_refused_with_the_reason():
     paper = LeNet5().state_dict()
-    with pytest.raises(ValueError, match=r"C3.weight has shape \(60, 5, 5\), expected \(16, 6, 5, 5\)"):
+    with pytest.raises(
+        ValueError, match=r"C3.weight has shape \(60, 5, 5\), expected \(16, 6, 5, 5\)"
+    ):
         LeNet5(c3="full").load_state_dict(paper)
     with pytest.raises(ValueError, match="missing keys"):
         TorchLeNet5(device="cpu", head="softmax").load_state_dict(paper)

@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+from lenet_ref import spec
 from lenet_ref.checkpoint import load_checkpoint, save_checkpoint
 from lenet_ref.numpy import LeNet5
 from lenet_ref.testing import rel_error
@@ -15,11 +16,12 @@ from lenet_ref.train import TrainConfig, lr_at, train
 torch = pytest.importorskip("torch")
 from lenet_ref.torch import LeNet5 as TorchLeNet5  # noqa: E402
 
-# The stated errors of short runs: one epoch on the first 10,000 training images, tested
-# on the first 2,000 test images (both measured well below these bounds; a network that
-# does not learn stays near 90 %).
-SHORT_RUN = {"epochs": 1, "limit": 10_000, "test_limit": 2_000, "progress": False}
-SHORT_RUN_MAX_ERROR = 0.05
+# The stated error of a short run: one epoch on the first 20,000 training images with the
+# default settings, tested on the first 2,000 test images. Both networks measured 5.6 %
+# (`python -m lenet_ref train --impl numpy --epochs 1 --limit 20000 --test-limit 2000`);
+# a network that does not learn stays near 90 %.
+SHORT_RUN = {"epochs": 1, "limit": 20_000, "test_limit": 2_000, "progress": False, "verbose": False}
+SHORT_RUN_MAX_ERROR = 0.07
 
 
 def test_schedule_has_the_papers_shape():
@@ -30,7 +32,9 @@ def test_schedule_has_the_papers_shape():
 
 @pytest.mark.parametrize("impl", ["numpy", "torch"])
 def test_short_run_on_real_mnist_reaches_the_stated_error(impl, mnist, tmp_path):
-    net, metrics = train(TrainConfig(impl=impl, device="cpu", out=str(tmp_path), **SHORT_RUN), data=mnist)
+    net, metrics = train(
+        TrainConfig(impl=impl, device="cpu", out=str(tmp_path), **SHORT_RUN), data=mnist
+    )
     assert metrics["test_error"] < SHORT_RUN_MAX_ERROR, metrics["epochs"]
     saved = json.loads((tmp_path / "metrics.json").read_text())
     assert saved["test_error"] == metrics["test_error"] and saved["config"]["impl"] == impl
@@ -41,13 +45,23 @@ def test_both_implementations_take_the_same_steps(mnist):
     """Same seed, same batches, same update rule: after 30 steps in float32 the weights
     of the two networks still agree closely (they would not with another batch order,
     initialisation or momentum formula)."""
-    run = {"epochs": 1, "limit": 30 * 32, "test_limit": 100, "progress": False, "out": None}
+    run = {
+        "epochs": 1,
+        "limit": 30 * 32,
+        "test_limit": 100,
+        "progress": False,
+        "verbose": False,
+        "out": None,
+    }
     numpy_net, _ = train(TrainConfig(impl="numpy", **run), data=mnist)
     torch_net, _ = train(TrainConfig(impl="torch", device="cpu", **run), data=mnist)
     start = LeNet5(seed=0).params
-    assert rel_error(numpy_net.params["F6.weight"], start["F6.weight"]) > 1e-2, "training did not move"
+    assert rel_error(numpy_net.params["F6.weight"], start["F6.weight"]) > 1e-2, (
+        "training did not move"
+    )
     for k, v in numpy_net.params.items():
-        assert rel_error(v, torch_net.state_dict()[k].numpy()) < 1e-3, k
+        other = torch_net.state_dict()[k].numpy()
+        assert np.linalg.norm(v - other) < 1e-3 * np.linalg.norm(v), k
 
 
 def test_checkpoint_moves_between_implementations(tmp_path, digits):
@@ -73,14 +87,19 @@ def test_broken_checkpoint_is_a_clear_error(tmp_path):
         load_checkpoint(tmp_path / "none.npz")
 
 
-def test_diverging_run_says_what_to_do(mnist):
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflow is the point
+@pytest.mark.parametrize("impl", ["numpy", "torch"])
+def test_diverging_run_says_what_to_do(impl, mnist):
+    # ReLU does not saturate: with an absurd learning rate the loss overflows at once
     with pytest.raises(FloatingPointError, match="smaller --lr"):
-        train(TrainConfig(impl="torch", device="cpu", lr=1e4, limit=640, test_limit=10,
-                          progress=False, out=None), data=mnist)  # fmt: skip
+        train(TrainConfig(impl=impl, device="cpu", lr=1e8, epochs=1, limit=640, test_limit=10,
+                          progress=False, verbose=False, out=None, **spec.MODERN_OPTIONS), data=mnist)  # fmt: skip
 
 
 def run_cli(*args, **kwargs):
-    return subprocess.run([sys.executable, "-m", "lenet_ref", *args], capture_output=True, text=True, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "lenet_ref", *args], capture_output=True, text=True, **kwargs
+    )
 
 
 def test_cli_train_writes_metrics_and_a_checkpoint(tmp_path):

@@ -91,7 +91,10 @@ class LeNet5:
         """Class labels (N,): the smallest penalty, or the largest logit."""
         pick = np.argmin if self.options["head"] == "rbf" else np.argmax
         return np.concatenate(
-            [pick(self.forward(x[i : i + batch_size]), axis=1) for i in range(0, len(x), batch_size)]
+            [
+                pick(self.forward(x[i : i + batch_size]), axis=1)
+                for i in range(0, len(x), batch_size)
+            ]
         )
 
     def loss(self, scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
@@ -106,12 +109,14 @@ class LeNet5:
         scores, caches = self.forward(x, return_caches=True)
         loss, dout = self.loss(scores, y)
         grads: dict[str, np.ndarray] = {}
-        for layer, cache in zip(reversed(self.layers), reversed(caches)):
+        for layer, cache in zip(reversed(self.layers), reversed(caches), strict=True):
             dout = self._layer_backward(layer, dout, cache, grads)
         return loss, grads
 
     def _layer_forward(self, layer: spec.Layer, x: np.ndarray):
-        p = {k.split(".", 1)[1]: v for k, v in self.params.items() if k.startswith(layer.name + ".")}
+        p = {
+            k.split(".", 1)[1]: v for k, v in self.params.items() if k.startswith(layer.name + ".")
+        }
         if isinstance(layer, spec.Conv):
             w = p["weight"]
             if layer.table is not None:
@@ -158,4 +163,3 @@ class LeNet5:
         dense = np.zeros((layer.out_maps, layer.in_maps) + packed.shape[1:], dtype=packed.dtype)
         dense[table_index(layer)] = packed
         return dense
-

@@ -19,7 +19,12 @@ def scaled_tanh(x: torch.Tensor) -> torch.Tensor:
     return spec.A * torch.tanh(spec.S * x)
 
 
-ACTIVATIONS = {"scaled_tanh": scaled_tanh, "tanh": torch.tanh, "relu": F.relu, "sigmoid": torch.sigmoid}
+ACTIVATIONS = {
+    "scaled_tanh": scaled_tanh,
+    "tanh": torch.tanh,
+    "relu": F.relu,
+    "sigmoid": torch.sigmoid,
+}
 
 
 class Conv(nn.Module):

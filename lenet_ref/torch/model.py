@@ -67,7 +67,9 @@ class LeNet5(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (N, 1, 32, 32) -> (N, 10): RBF penalties (smaller is better) or logits."""
         if x.ndim != 4 or tuple(x.shape[1:]) != (1, 32, 32):
-            raise ValueError(f"LeNet5.forward: x must have shape (N, 1, 32, 32); got {tuple(x.shape)}")
+            raise ValueError(
+                f"LeNet5.forward: x must have shape (N, 1, 32, 32); got {tuple(x.shape)}"
+            )
         for layer in self.spec_layers:
             x = getattr(self, layer.name)(x)
             if getattr(layer, "activation", None):
@@ -98,5 +100,7 @@ class LeNet5(nn.Module):
         NumPy network's ``params``, a checkpoint), cast to this network's dtype and device."""
         check_state_dict(state, param_shapes(self.spec_layers))
         ref = next(self.parameters())
-        tensors = {k: torch.as_tensor(v).to(device=ref.device, dtype=ref.dtype) for k, v in state.items()}
+        tensors = {
+            k: torch.as_tensor(v).to(device=ref.device, dtype=ref.dtype) for k, v in state.items()
+        }
         return super().load_state_dict(tensors, strict=True)
