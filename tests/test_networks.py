@@ -152,6 +152,14 @@ def test_wrong_input_shape_is_a_clear_error():
         TorchLeNet5(device="cpu")(torch.zeros(2, 1, 28, 28))
 
 
+def test_raw_uint8_images_are_a_clear_error():
+    raw = np.zeros((2, 1, 32, 32), dtype=np.uint8)
+    with pytest.raises(ValueError, match="to_lenet_input"):
+        LeNet5().forward(raw)
+    with pytest.raises(ValueError, match="to_lenet_input"):
+        TorchLeNet5(device="cpu")(torch.as_tensor(raw))
+
+
 def test_wrong_state_dict_is_refused_with_the_reason():
     paper = LeNet5().state_dict()
     with pytest.raises(

@@ -79,6 +79,11 @@ class LeNet5:
         if not (isinstance(x, np.ndarray) and x.ndim == 4 and x.shape[1:] == (1, 32, 32)):
             shape = getattr(x, "shape", type(x).__name__)
             raise ValueError(f"LeNet5.forward: x must have shape (N, 1, 32, 32); got {shape}")
+        if not np.issubdtype(x.dtype, np.floating):
+            raise ValueError(
+                f"LeNet5.forward: x must be a float array; got {x.dtype} "
+                "(raw MNIST images go through lenet_ref.data.to_lenet_input first)"
+            )
         if x.dtype != self.dtype:
             x = x.astype(self.dtype)
         caches = []

@@ -70,6 +70,11 @@ class LeNet5(nn.Module):
             raise ValueError(
                 f"LeNet5.forward: x must have shape (N, 1, 32, 32); got {tuple(x.shape)}"
             )
+        if not x.is_floating_point():
+            raise ValueError(
+                f"LeNet5.forward: x must be a float tensor; got {x.dtype} "
+                "(raw MNIST images go through lenet_ref.data.to_lenet_input first)"
+            )
         for layer in self.spec_layers:
             x = getattr(self, layer.name)(x)
             if getattr(layer, "activation", None):
