@@ -43,10 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train LeNet-5 on MNIST (NumPy or PyTorch)")
     _add_config_flags(train, TrainConfig)
     count = sub.add_parser("count", help="trainable parameters and connections, layer by layer")
-    count.add_argument("--activation", default="scaled_tanh", choices=spec.ACTIVATIONS)
-    count.add_argument("--pool", default="subsample", choices=spec.POOLINGS)
-    count.add_argument("--c3", default="table", choices=spec.C3_CONNECTIONS)
-    count.add_argument("--head", default="rbf", choices=spec.HEADS)
+    count.add_argument("--preset", default=None, choices=tuple(spec.PRESETS))
+    count.add_argument("--activation", default=None, choices=spec.ACTIVATIONS)
+    count.add_argument("--pool", default=None, choices=spec.POOLINGS)
+    count.add_argument("--c3", default=None, choices=spec.C3_CONNECTIONS)
+    count.add_argument("--head", default=None, choices=spec.HEADS)
     data = sub.add_parser("data", help="fetch MNIST, verify it and cache it")
     data.add_argument(
         "--cache-dir", default=None, help="default: $LENET_DATA_DIR or ~/.cache/lenet_ref"
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "count":
         from .counting import format_table, layer_counts
 
-        options = {k: getattr(args, k) for k in ("activation", "pool", "c3", "head")}
+        options = {k: getattr(args, k) for k in ("preset", "activation", "pool", "c3", "head")}
         print(format_table(layer_counts(**options)))
     elif args.command == "data":
         from .data import fetch_mnist

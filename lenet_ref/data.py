@@ -106,12 +106,13 @@ def fetch_mnist(cache_dir=None, source=None) -> Path:
     return folder / CACHE_NAME
 
 
-def to_lenet_input(x: np.ndarray) -> np.ndarray:
+def to_lenet_input(x: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
     """MNIST digits -> the network's input, as in Sec. II.B of the paper.
 
-    x: (N, 28, 28) uint8, or one (28, 28) image. Returns (N, 1, 32, 32) float32: the digit
-    centred in a 32x32 field, background (0) at BACKGROUND = -0.1 and full ink (255) at
-    INK = 1.175, linear in between.
+    x: (N, 28, 28) uint8, or one (28, 28) image. Returns (N, 1, size, size) float32: the
+    digit centred in a size x size field (the paper's 32, or 28 for the tutorial presets
+    that take the digit unpadded), background (0) at BACKGROUND = -0.1 and full ink (255)
+    at INK = 1.175, linear in between.
     """
     x = np.asarray(x)
     if x.dtype != np.uint8 or x.ndim not in (2, 3) or x.shape[-2:] != (MNIST_SIZE, MNIST_SIZE):
@@ -119,14 +120,16 @@ def to_lenet_input(x: np.ndarray) -> np.ndarray:
             f"to_lenet_input: x must be uint8 of shape (N, {MNIST_SIZE}, {MNIST_SIZE}) or "
             f"({MNIST_SIZE}, {MNIST_SIZE}), got {x.dtype} {x.shape}"
         )
+    if size < MNIST_SIZE or (size - MNIST_SIZE) % 2:
+        raise ValueError(f"to_lenet_input: size must be 28 + an even number; got {size}")
     if x.ndim == 2:
         x = x[None]
     N = x.shape[0]
     # One float32 value per grey level, computed in float64 so that 0 and 255 land exactly
     # on float32(BACKGROUND) and float32(INK).
     levels = (BACKGROUND + np.arange(256) * ((INK - BACKGROUND) / 255)).astype(np.float32)
-    pad = (INPUT_SIZE - MNIST_SIZE) // 2  # 2 pixels each side: 28 + 2 + 2 = 32
-    out = np.full((N, 1, INPUT_SIZE, INPUT_SIZE), levels[0], dtype=np.float32)
+    pad = (size - MNIST_SIZE) // 2  # the paper: 2 pixels each side, 28 + 2 + 2 = 32
+    out = np.full((N, 1, size, size), levels[0], dtype=np.float32)
     out[:, 0, pad : pad + MNIST_SIZE, pad : pad + MNIST_SIZE] = np.take(levels, x)  # (N, 28, 28)
     return out
 

@@ -392,3 +392,109 @@ def lenet5_layers(
     else:
         layers.append(Dense("output", F6_UNITS, NUM_CLASSES))
     return layers
+
+
+# --- Presets: the LeNets that tutorials teach --------------------------------------------
+# Each is a complete network description. ``paper`` and ``modern`` are LeNet-5 with
+# options; the others are the networks of well-known tutorials, as those tutorials build
+# them, so that the course can count and train them beside the paper's.
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named network: its input size, its layers, and how it is trained by default."""
+
+    name: str
+    description: str
+    input_size: int
+    layers: tuple[Layer, ...]
+    optimizer: str = "sgd"  # "sgd" (with momentum) or "adam"
+    lr: float = 0.0015
+    reported: str = ""  # what its authors report, where they report it
+
+
+def _conv_pool_stack(act: str, pool: str, size: int, maps=(6, 16), pad1: int = 0, act_after_pool=False):
+    """C1 -> S2 -> C3 -> S4 of a tutorial LeNet: conv, activation, pooling (or conv,
+    pooling, activation, as the Theano tutorial orders them)."""
+    c1, c3 = maps
+    conv_act, pool_act = (None, act) if act_after_pool else (act, None)
+    layers = [
+        Conv("C1", 1, c1, pad=pad1, activation=conv_act),
+        Pool("S2", c1, kind=pool, activation=pool_act),
+        Conv("C3", c1, c3, activation=conv_act),
+        Pool("S4", c3, kind=pool, activation=pool_act),
+    ]
+    shape = (1, size, size)
+    for layer in layers:
+        shape = layer.out_shape(shape)
+    return layers, int(np.prod(shape))
+
+
+def _dense_head(act: str, features: int, hidden=(120, 84)):
+    """Hidden dense layers named as the paper's last ones (..., F5, F6), then the output."""
+    layers = []
+    for i, units in enumerate(hidden):
+        layers.append(Dense(f"F{7 - len(hidden) + i}", features, units, activation=act))
+        features = units
+    return [*layers, Dense("output", features, NUM_CLASSES)]
+
+
+def _tutorial(name, description, act, pool, maps=(6, 16), pad1=0, hidden=(120, 84), **kw) -> Preset:
+    convs, features = _conv_pool_stack(act, pool, MNIST_SIZE, maps, pad1, kw.pop("act_after_pool", False))
+    return Preset(name, description, MNIST_SIZE, tuple(convs + _dense_head(act, features, hidden)), **kw)
+
+
+PRESETS: dict[str, Preset] = {
+    "paper": Preset(
+        "paper",
+        "LeCun et al. 1998 as this course builds it: scaled tanh, trainable subsampling, Table I, RBF output",
+        INPUT_SIZE,
+        tuple(lenet5_layers()),
+        reported="0.95 % test error (Sec. III.C.1; 0.8 % with distortions)",
+    ),
+    "modern": Preset(
+        "modern",
+        "the paper's layout with ReLU, max pooling, full C3 and a softmax head",
+        INPUT_SIZE,
+        tuple(lenet5_layers(**MODERN_OPTIONS)),
+        lr=0.02,
+    ),
+    "deeplearning-net": _tutorial(
+        "deeplearning-net",
+        "the Theano tutorial's LeNet: 20 and 50 kernels, max pooling then tanh, 500 hidden units, softmax",
+        "tanh", "max", maps=(20, 50), hidden=(500,), act_after_pool=True, lr=0.01,
+        reported="about 1.4 % test error (deeplearning.net tutorial, 'Convolutional Neural Networks (LeNet)')",
+    ),
+    "keras-relu": _tutorial(
+        "keras-relu",
+        "28x28 input, 6 and 16 kernels, ReLU, max pooling, dense 120/84/10, softmax, Adam",
+        "relu", "max", optimizer="adam", lr=0.001,
+    ),
+    "tf-sigmoid-same": _tutorial(
+        "tf-sigmoid-same",
+        "C1 with 'same' padding on 28x28, sigmoid, average pooling, dense 120/84/10, softmax",
+        "sigmoid", "avg", pad1=2, lr=0.1,
+    ),
+    "d2l-sigmoid-max": _tutorial(
+        "d2l-sigmoid-max",
+        "28x28 unpadded input, sigmoid, max pooling, 16*4*4 -> 120 -> 84 -> 10, softmax",
+        "sigmoid", "max", lr=0.1,
+    ),
+}  # fmt: skip
+
+
+def network(preset: str | None = None, **options) -> tuple[dict, Preset]:
+    """The network a model builds, and the keyword arguments that rebuild it.
+
+    Either a named preset or LeNet-5 with options (``lenet5_layers``; the paper's for every
+    option left out or None). Giving both is an error: a preset fixes every layer.
+    """
+    options = {k: v for k, v in options.items() if v is not None}
+    if preset is None:
+        layers = lenet5_layers(**options)
+        full = {**PAPER_OPTIONS, **options}
+        return full, Preset("custom", "LeNet-5 with options", INPUT_SIZE, tuple(layers))
+    check_option("preset", preset, tuple(PRESETS))
+    if options:
+        raise ValueError(f"give either a preset or options, not both: preset={preset!r} with {options}")
+    return {"preset": preset}, PRESETS[preset]

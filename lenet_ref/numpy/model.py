@@ -38,7 +38,9 @@ class LeNet5:
     Args:
         seed: seeds the initial weights (Appendix A); the PyTorch LeNet5 with the same
             seed and options starts from the same weights.
-        activation, pool, c3, head: see ``lenet_ref.spec.lenet5_layers``.
+        activation, pool, c3, head: see ``lenet_ref.spec.lenet5_layers`` (None: the paper's).
+        preset: instead of options, a named network of ``lenet_ref.spec.PRESETS``
+            (``"keras-relu"``, ``"deeplearning-net"``...), some of them on 28x28 inputs.
         dtype: float64 (exact, for checks) or float32 (twice as fast, for training).
 
     ``params`` maps names such as ``"C1.weight"`` to arrays, the same names and shapes as
@@ -48,14 +50,17 @@ class LeNet5:
     def __init__(
         self,
         seed: int = 0,
-        activation: str = "scaled_tanh",
-        pool: str = "subsample",
-        c3: str = "table",
-        head: str = "rbf",
+        activation: str | None = None,
+        pool: str | None = None,
+        c3: str | None = None,
+        head: str | None = None,
+        preset: str | None = None,
         dtype=np.float64,
     ):
-        self.options = {"activation": activation, "pool": pool, "c3": c3, "head": head}
-        self.layers = spec.lenet5_layers(**self.options)
+        self.options, net = spec.network(preset, activation=activation, pool=pool, c3=c3, head=head)
+        self.layers = list(net.layers)
+        self.input_size = net.input_size
+        self.rbf = isinstance(self.layers[-1], spec.RBF)
         self.dtype = np.dtype(dtype)
         self.params = init_params(self.layers, seed, self.dtype)
         self.prototypes = spec.rbf_prototypes().astype(self.dtype)  # fixed, Fig. 3
@@ -74,11 +79,12 @@ class LeNet5:
 
     # --- forward and backward ------------------------------------------------------------
     def forward(self, x: np.ndarray, return_caches: bool = False):
-        """x: (N, 1, 32, 32) -> (N, 10): RBF penalties (Eq. 7; smaller is better) with the
-        ``rbf`` head, logits with ``softmax``. With ``return_caches``, also the caches."""
-        if not (isinstance(x, np.ndarray) and x.ndim == 4 and x.shape[1:] == (1, 32, 32)):
+        """x: (N, 1, S, S), S = 32 (28 for some presets) -> (N, 10): RBF penalties (Eq. 7;
+        smaller is better) with the ``rbf`` head, logits with ``softmax``. With ``return_caches``, also the caches."""
+        size = self.input_size
+        if not (isinstance(x, np.ndarray) and x.ndim == 4 and x.shape[1:] == (1, size, size)):
             shape = getattr(x, "shape", type(x).__name__)
-            raise ValueError(f"LeNet5.forward: x must have shape (N, 1, 32, 32); got {shape}")
+            raise ValueError(f"LeNet5.forward: x must have shape (N, 1, {size}, {size}); got {shape}")
         if not np.issubdtype(x.dtype, np.floating):
             raise ValueError(
                 f"LeNet5.forward: x must be a float array; got {x.dtype} "
@@ -94,7 +100,7 @@ class LeNet5:
 
     def predict(self, x: np.ndarray, batch_size: int = 1000) -> np.ndarray:
         """Class labels (N,): the smallest penalty, or the largest logit."""
-        pick = np.argmin if self.options["head"] == "rbf" else np.argmax
+        pick = np.argmin if self.rbf else np.argmax
         return np.concatenate(
             [
                 pick(self.forward(x[i : i + batch_size]), axis=1)
@@ -104,7 +110,7 @@ class LeNet5:
 
     def loss(self, scores: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
         """The head's loss and its gradient: Eq. (9) for rbf, cross-entropy for softmax."""
-        if self.options["head"] == "rbf":
+        if self.rbf:
             return rbf_loss(scores, y)
         return softmax_cross_entropy(scores, y)
 

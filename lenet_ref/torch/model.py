@@ -37,7 +37,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 class LeNet5(nn.Module):
     """LeNet-5 of LeCun et al. (1998); every default is the paper's.
 
-    Same options as ``lenet_ref.numpy.LeNet5``; with the same ``seed`` both start from the
+    Same options (and presets) as ``lenet_ref.numpy.LeNet5``; with the same ``seed`` both start from the
     same weights (drawn by NumPy, Appendix A). ``device="auto"`` puts it on a GPU where
     there is one; nothing else depends on the device.
     """
@@ -45,16 +45,19 @@ class LeNet5(nn.Module):
     def __init__(
         self,
         seed: int = 0,
-        activation: str = "scaled_tanh",
-        pool: str = "subsample",
-        c3: str = "table",
-        head: str = "rbf",
+        activation: str | None = None,
+        pool: str | None = None,
+        c3: str | None = None,
+        head: str | None = None,
+        preset: str | None = None,
         dtype: torch.dtype = torch.float32,
         device: str | torch.device = "auto",
     ):
         super().__init__()
-        self.options = {"activation": activation, "pool": pool, "c3": c3, "head": head}
-        self.spec_layers = spec.lenet5_layers(**self.options)
+        self.options, net = spec.network(preset, activation=activation, pool=pool, c3=c3, head=head)
+        self.spec_layers = list(net.layers)
+        self.input_size = net.input_size
+        self.rbf = isinstance(self.spec_layers[-1], spec.RBF)
         for layer in self.spec_layers:  # attributes named as in the paper: C1, S2, ..., output
             self.add_module(layer.name, make_layer(layer))
         self.to(dtype=dtype, device=resolve_device(device))
@@ -65,10 +68,12 @@ class LeNet5(nn.Module):
         return next(self.parameters()).device
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (N, 1, 32, 32) -> (N, 10): RBF penalties (smaller is better) or logits."""
-        if x.ndim != 4 or tuple(x.shape[1:]) != (1, 32, 32):
+        """x: (N, 1, S, S), S = 32 (28 for some presets) -> (N, 10): RBF penalties
+        (smaller is better) or logits."""
+        size = self.input_size
+        if x.ndim != 4 or tuple(x.shape[1:]) != (1, size, size):
             raise ValueError(
-                f"LeNet5.forward: x must have shape (N, 1, 32, 32); got {tuple(x.shape)}"
+                f"LeNet5.forward: x must have shape (N, 1, {size}, {size}); got {tuple(x.shape)}"
             )
         if not x.is_floating_point():
             raise ValueError(
@@ -82,14 +87,14 @@ class LeNet5(nn.Module):
         return x
 
     def loss(self, scores: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        if self.options["head"] == "rbf":
+        if self.rbf:
             return rbf_loss(scores, y)
         return F.cross_entropy(scores, y)
 
     @torch.no_grad()
     def predict(self, x, batch_size: int = 1000) -> np.ndarray:
         """Class labels (N,) as a NumPy array; x a NumPy array or a tensor."""
-        pick = torch.argmin if self.options["head"] == "rbf" else torch.argmax
+        pick = torch.argmin if self.rbf else torch.argmax
         x = torch.as_tensor(x)
         out = []
         for i in range(0, len(x), batch_size):
