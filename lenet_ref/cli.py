@@ -48,6 +48,20 @@ def build_parser() -> argparse.ArgumentParser:
     count.add_argument("--pool", default=None, choices=spec.POOLINGS)
     count.add_argument("--c3", default=None, choices=spec.C3_CONNECTIONS)
     count.add_argument("--head", default=None, choices=spec.HEADS)
+    compare = sub.add_parser(
+        "compare", help="every preset: counts, and test error after the same training"
+    )
+    compare.add_argument("--impl", default="torch", choices=("numpy", "torch"))
+    compare.add_argument(
+        "--device", default="cpu", help="torch only (default: cpu, for comparable times)"
+    )
+    compare.add_argument("--epochs", type=int, default=1)
+    compare.add_argument(
+        "--limit", type=int, default=None, help="training images (default: all 60,000)"
+    )
+    compare.add_argument("--test-limit", type=int, default=None)
+    compare.add_argument("--seed", type=int, default=0)
+    compare.add_argument("--presets", nargs="+", default=None, choices=tuple(spec.PRESETS))
     data = sub.add_parser("data", help="fetch MNIST, verify it and cache it")
     data.add_argument(
         "--cache-dir", default=None, help="default: $LENET_DATA_DIR or ~/.cache/lenet_ref"
@@ -62,6 +76,13 @@ def main(argv: list[str] | None = None) -> int:
 
         options = {k: getattr(args, k) for k in ("preset", "activation", "pool", "c3", "head")}
         print(format_table(layer_counts(**options)))
+    elif args.command == "compare":
+        from .compare import compare, format_comparison
+
+        budget = {
+            k: getattr(args, k) for k in ("impl", "device", "epochs", "limit", "test_limit", "seed")
+        }
+        print(format_comparison(compare(args.presets, **budget)))
     elif args.command == "data":
         from .data import fetch_mnist
 

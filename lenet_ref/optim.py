@@ -37,7 +37,9 @@ class Adam:
             self.v[k] = b2 * self.v[k] + (1 - b2) * g * g
             m_hat = self.m[k] / (1 - b1**self.t)
             v_hat = self.v[k] / (1 - b2**self.t)
-            self.params[k] -= (lr * m_hat / (np.sqrt(v_hat) + self.eps)).astype(self.params[k].dtype)
+            self.params[k] -= (lr * m_hat / (np.sqrt(v_hat) + self.eps)).astype(
+                self.params[k].dtype
+            )
 
 
 OPTIMIZERS = ("sgd", "adam")

@@ -23,18 +23,20 @@ def param_shapes(layers: list[Layer]) -> dict[str, tuple[int, ...]]:
     }
 
 
-def init_params(layers: list[Layer], seed: int = 0, dtype=np.float64) -> dict[str, np.ndarray]:
-    """Appendix A of the paper: each weight uniform in [-2.4 / F_i, 2.4 / F_i], F_i the
-    fan-in of the unit it feeds; biases start at 0. A subsampling coefficient has fan-in 4
-    (the 2x2 window it scales).
+def init_params(
+    layers: list[Layer], seed: int = 0, dtype=np.float64, rule: str = "paper"
+) -> dict[str, np.ndarray]:
+    """Initial weights drawn uniformly in [-limit, limit]; biases start at 0.
 
-    The paper's rule keeps the weighted sums of a *squashing* unit in its linear range.
-    ReLU units do not squash, and under that rule a ReLU network's signal shrinks layer
-    after layer until it cannot learn; a network with ReLU takes He et al.'s (2015)
-    uniform rule instead, [-sqrt(6 / F_i), sqrt(6 / F_i)], as the networks that use ReLU do.
+    rule ``"paper"``: Appendix A, limit = 2.4 / F_i, F_i the fan-in of the unit the weight
+    feeds (a subsampling coefficient has fan-in 4, the window it scales). It keeps the
+    weighted sums of a *squashing* unit in its linear range.
+    rule ``"he"``: limit = sqrt(6 / F_i) (He et al. 2015), for ReLU units, which do not
+    squash: under the paper's rule a ReLU network's signal shrinks layer after layer.
+    rule ``"glorot"``: limit = sqrt(6 / (F_i + F_o)) (Glorot and Bengio 2010), the default
+    of the frameworks that the tutorial presets were written for.
     """
     rng = np.random.default_rng(seed)
-    relu = any(getattr(layer, "activation", None) == "relu" for layer in layers)
     params = {}
     for layer in layers:
         shapes = layer.param_shapes()
@@ -45,7 +47,14 @@ def init_params(layers: list[Layer], seed: int = 0, dtype=np.float64) -> dict[st
                 fan_in = np.concatenate(
                     [np.full(len(inputs), f) for inputs, f in zip(layer.table, fan_in, strict=True)]
                 )
-            limit = np.sqrt(6 / fan_in) if relu else 2.4 / fan_in
+            fan_out = (
+                layer.out_maps * layer.kernel**2 if isinstance(layer, Conv) else layer.out_features
+            )
+            limit = {
+                "paper": lambda: 2.4 / fan_in,
+                "he": lambda: np.sqrt(6 / fan_in),
+                "glorot": lambda: np.sqrt(6 / (fan_in + fan_out)),
+            }[rule]()
             limit = limit.reshape((-1,) + (1,) * (len(shapes["weight"]) - 1))
             params[f"{layer.name}.weight"] = rng.uniform(-1, 1, shapes["weight"]) * limit
             params[f"{layer.name}.bias"] = np.zeros(shapes["bias"])

@@ -120,3 +120,14 @@ def test_cli_count_and_bad_flags():
     assert "2,416" in done.stdout
     done = run_cli("train", "--pool", "median")
     assert done.returncode == 2 and "invalid choice" in done.stderr
+
+
+def test_distorted_training_is_reproducible_and_learns(mnist):
+    run = {"impl": "torch", "device": "cpu", "distort": True, "epochs": 1, "limit": 5_000,
+           "test_limit": 1_000, "progress": False, "verbose": False, "out": None}  # fmt: skip
+    _, first = train(TrainConfig(**run), data=mnist)
+    _, again = train(TrainConfig(**run), data=mnist)
+    _, plain = train(TrainConfig(**{**run, "distort": False}), data=mnist)
+    assert first["epochs"][0]["train_loss"] == again["epochs"][0]["train_loss"]
+    assert first["epochs"][0]["train_loss"] != plain["epochs"][0]["train_loss"]
+    assert first["test_error"] < 0.3  # it learns from distorted digits (chance: 0.9)

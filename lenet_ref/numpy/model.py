@@ -62,7 +62,7 @@ class LeNet5:
         self.input_size = net.input_size
         self.rbf = isinstance(self.layers[-1], spec.RBF)
         self.dtype = np.dtype(dtype)
-        self.params = init_params(self.layers, seed, self.dtype)
+        self.params = init_params(self.layers, seed, self.dtype, rule=net.init)
         self.prototypes = spec.rbf_prototypes().astype(self.dtype)  # fixed, Fig. 3
 
     # --- parameters --------------------------------------------------------------------
@@ -84,7 +84,9 @@ class LeNet5:
         size = self.input_size
         if not (isinstance(x, np.ndarray) and x.ndim == 4 and x.shape[1:] == (1, size, size)):
             shape = getattr(x, "shape", type(x).__name__)
-            raise ValueError(f"LeNet5.forward: x must have shape (N, 1, {size}, {size}); got {shape}")
+            raise ValueError(
+                f"LeNet5.forward: x must have shape (N, 1, {size}, {size}); got {shape}"
+            )
         if not np.issubdtype(x.dtype, np.floating):
             raise ValueError(
                 f"LeNet5.forward: x must be a float array; got {x.dtype} "

@@ -61,7 +61,7 @@ class LeNet5(nn.Module):
         for layer in self.spec_layers:  # attributes named as in the paper: C1, S2, ..., output
             self.add_module(layer.name, make_layer(layer))
         self.to(dtype=dtype, device=resolve_device(device))
-        self.load_state_dict(init_params(self.spec_layers, seed))
+        self.load_state_dict(init_params(self.spec_layers, seed, rule=net.init))
 
     @property
     def device(self) -> torch.device:

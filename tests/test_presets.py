@@ -1,0 +1,92 @@
+"""The tutorial LeNets: each preset counted, built by both networks alike, and trained."""
+
+import numpy as np
+import pytest
+
+from lenet_ref import spec
+from lenet_ref.counting import layer_counts, totals
+from lenet_ref.numpy import LeNet5
+from lenet_ref.testing import rel_error
+from lenet_ref.train import TrainConfig, train
+
+torch = pytest.importorskip("torch")
+from lenet_ref.torch import LeNet5 as TorchLeNet5  # noqa: E402
+
+PRESETS = list(spec.PRESETS)
+
+# Test error after one epoch on the first 10,000 training images, on the first 1,000 test
+# images (torch, CPU, seed 0). Measured with `python -m lenet_ref compare --limit 10000
+# --test-limit 1000`; the bounds leave room for another machine's arithmetic, and a
+# preset that does not learn stays near 90 %.
+SHORT_RUN_MAX_ERROR = {
+    "paper": 0.12,
+    "modern": 0.08,
+    "deeplearning-net": 0.08,
+    "keras-relu": 0.10,
+    "tf-sigmoid-same": 0.25,
+    "d2l-sigmoid-max": 0.25,
+}
+
+
+def test_presets_are_the_tutorials_networks():
+    counts = {name: totals(layer_counts(preset=name))[0] for name in PRESETS}
+    assert counts["paper"] == 60_000
+    assert counts["deeplearning-net"] == 431_080  # 520 + 25,050 + 400,500 + 5,010
+    assert counts["keras-relu"] == counts["d2l-sigmoid-max"] == 44_426  # 16*4*4 = 256 -> 120
+    assert counts["tf-sigmoid-same"] == counts["modern"] == 61_706  # 'same' C1 keeps 28x28
+    assert spec.PRESETS["keras-relu"].optimizer == "adam"
+    walk = [r.out_shape for r in layer_counts(preset="d2l-sigmoid-max")]
+    assert walk[:4] == [(6, 24, 24), (6, 12, 12), (16, 8, 8), (16, 4, 4)]
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_counts_equal_both_networks_parameters(name):
+    counted = totals(layer_counts(preset=name))[0]
+    assert LeNet5(preset=name).num_parameters() == counted
+    assert sum(p.numel() for p in TorchLeNet5(preset=name, device="cpu").parameters()) == counted
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_numpy_and_torch_agree_on_the_same_weights(name, mnist):
+    from lenet_ref.data import to_lenet_input
+
+    net = LeNet5(preset=name, seed=2)
+    x = to_lenet_input(mnist[1][0][:8], net.input_size).astype(np.float64)
+    y = mnist[1][1][:8]
+    twin = TorchLeNet5(preset=name, seed=5, dtype=torch.float64, device="cpu")
+    twin.load_state_dict(net.params)
+    scores = twin(torch.as_tensor(x))
+    twin.loss(scores, torch.as_tensor(y)).backward()
+    loss, grads = net.loss_and_grads(x, y)
+    assert rel_error(net.forward(x), scores.detach().numpy()) < 1e-10
+    for k, p in twin.named_parameters():
+        assert rel_error(grads[k], p.grad.numpy()) < 1e-8, f"{name}: gradient of {k}"
+
+
+def test_a_preset_fixes_every_layer():
+    with pytest.raises(ValueError, match="either a preset or options"):
+        LeNet5(preset="keras-relu", pool="avg")
+    with pytest.raises(ValueError, match="preset must be one of"):
+        LeNet5(preset="lenet-1")
+    with pytest.raises(ValueError, match=r"x must have shape \(N, 1, 28, 28\)"):
+        LeNet5(preset="keras-relu").forward(np.zeros((1, 1, 32, 32)))
+
+
+def test_adam_takes_torchs_steps(mnist):
+    run = {"preset": "keras-relu", "epochs": 1, "limit": 20 * 32, "test_limit": 10,
+           "progress": False, "verbose": False, "out": None}  # fmt: skip
+    numpy_net, _ = train(TrainConfig(impl="numpy", **run), data=mnist)
+    torch_net, _ = train(TrainConfig(impl="torch", device="cpu", **run), data=mnist)
+    start = LeNet5(preset="keras-relu").params
+    assert rel_error(numpy_net.params["F6.weight"], start["F6.weight"]) > 1e-2
+    for k, v in numpy_net.params.items():
+        other = torch_net.state_dict()[k].numpy()
+        assert np.linalg.norm(v - other) < 1e-3 * np.linalg.norm(v), k
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_each_preset_learns_on_real_mnist(name, mnist):
+    config = TrainConfig(impl="torch", device="cpu", preset=name, epochs=1, limit=10_000,
+                         test_limit=1_000, progress=False, verbose=False, out=None)  # fmt: skip
+    _, metrics = train(config, data=mnist)
+    assert metrics["test_error"] < SHORT_RUN_MAX_ERROR[name], metrics["epochs"]
