@@ -50,11 +50,7 @@ def init_params(
             fan_out = (
                 layer.out_maps * layer.kernel**2 if isinstance(layer, Conv) else layer.out_features
             )
-            limit = {
-                "paper": lambda: 2.4 / fan_in,
-                "he": lambda: np.sqrt(6 / fan_in),
-                "glorot": lambda: np.sqrt(6 / (fan_in + fan_out)),
-            }[rule]()
+            limit = _limit(rule, fan_in, fan_out)
             limit = limit.reshape((-1,) + (1,) * (len(shapes["weight"]) - 1))
             params[f"{layer.name}.weight"] = rng.uniform(-1, 1, shapes["weight"]) * limit
             params[f"{layer.name}.bias"] = np.zeros(shapes["bias"])
@@ -62,6 +58,16 @@ def init_params(
             params[f"{layer.name}.coef"] = rng.uniform(-1, 1, shapes["coef"]) * 2.4 / layer.size**2
             params[f"{layer.name}.bias"] = np.zeros(shapes["bias"])
     return {k: v.astype(dtype) for k, v in params.items()}
+
+
+def _limit(rule: str, fan_in: np.ndarray, fan_out: int) -> np.ndarray:
+    if rule == "paper":
+        return 2.4 / fan_in
+    if rule == "he":
+        return np.sqrt(6 / fan_in)
+    if rule == "glorot":
+        return np.sqrt(6 / (fan_in + fan_out))
+    raise ValueError(f"rule must be 'paper', 'he' or 'glorot'; got {rule!r}")
 
 
 def check_state_dict(state: Mapping, expected: dict[str, tuple[int, ...]]) -> None:
