@@ -84,12 +84,12 @@ def test_c3_maps_read_only_the_s2_maps_of_table_one(digits):
     net = LeNet5(seed=1)
     out = x[:4]
     for layer in net.layers[:2]:
-        out, _ = net._layer_forward(layer, out)
+        out, _ = net.layer_forward(layer, out)
     changed = out.copy()
     changed[:, 3] += 1.0
     c3 = net.layers[2]
-    before, _ = net._layer_forward(c3, out)
-    after, _ = net._layer_forward(c3, changed)
+    before, _ = net.layer_forward(c3, out)
+    after, _ = net.layer_forward(c3, changed)
     for k, inputs in enumerate(spec.C3_TABLE):
         moved = not np.allclose(before[:, k], after[:, k])
         assert moved == (3 in inputs), f"C3 map {k} reads S2 maps {inputs}"
@@ -102,7 +102,7 @@ def test_shape_walk_through_the_network(digits):
     net = LeNet5()
     shapes = []
     for layer in net.layers:
-        out, _ = net._layer_forward(layer, out)
+        out, _ = net.layer_forward(layer, out)
         shapes.append(out.shape[1:])
     assert shapes == [(6, 28, 28), (6, 14, 14), (16, 10, 10), (16, 5, 5), (120, 1, 1), (84,), (10,)]
     assert len(caches) == 7

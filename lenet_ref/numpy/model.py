@@ -96,7 +96,7 @@ class LeNet5:
             x = x.astype(self.dtype)
         caches = []
         for layer in self.layers:
-            x, cache = self._layer_forward(layer, x)
+            x, cache = self.layer_forward(layer, x)
             caches.append(cache)
         return (x, caches) if return_caches else x
 
@@ -123,10 +123,12 @@ class LeNet5:
         loss, dout = self.loss(scores, y)
         grads: dict[str, np.ndarray] = {}
         for layer, cache in zip(reversed(self.layers), reversed(caches), strict=True):
-            dout = self._layer_backward(layer, dout, cache, grads)
+            dout = self.layer_backward(layer, dout, cache, grads)
         return loss, grads
 
-    def _layer_forward(self, layer: spec.Layer, x: np.ndarray):
+    def layer_forward(self, layer: spec.Layer, x: np.ndarray):
+        """One layer of ``self.layers`` (its weighted sum or pooling, then its activation)
+        on x: returns (out, cache). ``forward`` is this, layer after layer."""
         p = {
             k.split(".", 1)[1]: v for k, v in self.params.items() if k.startswith(layer.name + ".")
         }
@@ -149,7 +151,9 @@ class LeNet5:
             out, act_cache = activation_forward(out, layer.activation)
         return out, (cache, act_cache)
 
-    def _layer_backward(self, layer: spec.Layer, dout: np.ndarray, caches, grads) -> np.ndarray:
+    def layer_backward(self, layer: spec.Layer, dout: np.ndarray, caches, grads) -> np.ndarray:
+        """The backward pass of one layer: returns dx and puts the layer's parameter
+        gradients into ``grads``."""
         cache, act_cache = caches
         if act_cache is not None:
             dout = activation_backward(dout, act_cache)
