@@ -71,6 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except (ValueError, FloatingPointError, RuntimeError, FileNotFoundError) as e:
+        # the library's errors say what is wrong and what to do: show them without a traceback
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+def run(args: argparse.Namespace) -> int:
     if args.command == "count":
         from .counting import format_table, layer_counts
 

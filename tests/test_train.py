@@ -134,3 +134,11 @@ def test_distorted_training_is_reproducible_and_learns(mnist):
     assert first["epochs"][0]["train_loss"] == again["epochs"][0]["train_loss"]
     assert first["epochs"][0]["train_loss"] != plain["epochs"][0]["train_loss"]
     assert first["test_error"] < 0.3  # it learns from distorted digits (chance: 0.9)
+
+
+def test_cli_reports_a_missing_gpu_without_a_traceback():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    done = run_cli("train", "--device", "cuda", "--epochs", "1", "--limit", "64", "--no-progress")
+    assert done.returncode == 2
+    assert "no CUDA GPU" in done.stderr and "Traceback" not in done.stderr
