@@ -1,0 +1,27 @@
+"""nbgrader for the course: solutions/ is the source, exercises/ the release.
+
+nbgrader reads this file from the working directory, so run its commands from the repo
+root with .venv/bin on PATH (nbgrader runs `alembic` by name). Student work and the
+gradebook live outside git, in .grading/ or $NBGRADER_GRADING_DIR.
+"""
+
+import os
+
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+
+c = get_config()  # noqa: F821 (nbgrader provides it)
+HERE = os.path.dirname(os.path.abspath(__file__))
+GRADING = os.environ.get("NBGRADER_GRADING_DIR", os.path.join(HERE, ".grading"))
+
+c.CourseDirectory.root = HERE
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "exercises"
+for step in ("submitted", "autograded", "feedback", "solution"):
+    setattr(c.CourseDirectory, f"{step}_directory", os.path.join(GRADING, step))
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(GRADING, "gradebook.db")
+
+c.Execute.timeout = 60                     # seconds per cell (nbgrader's default is 30)
+c.OverwriteCells.add_missing_cells = True  # put back the test cells a student deleted
+# The feedback a student reads shows the visible tests only.
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
