@@ -1,0 +1,79 @@
+"""The checks the exercise notebooks call: one line per test cell.
+
+    from lenet_ref.grading import check
+    check("conv_forward", "values", conv_forward)
+
+Each chapter module (``ch1`` ... ``ch5``) registers its behaviours with ``@behaviour``; a
+test cell checks one behaviour of one exercise, so a partly right answer keeps the points
+of what it gets right. Visible test cells call the behaviours a student sees; hidden ones
+(nbgrader's hidden tests) compare with ``lenet_ref`` and PyTorch on random inputs of
+several shapes, and check gradients numerically.
+
+Every check first makes sure nothing it relies on was patched (``integrity``), and calls
+the answer through ``guard.call``, which catches an answer that calls the reference. A
+failing check raises AssertionError with a message meant for the student; a passing one
+returns None, so nbgrader gives the cell its points.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import integrity
+from .guard import AnswerRaised, BorrowedAnswer
+from .integrity import PatchedError
+
+__all__ = ["AnswerRaised", "BorrowedAnswer", "PatchedError", "behaviour", "check", "behaviours"]
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    exercise: str
+    name: str
+    run: Callable[..., None]  # run(*answers): raises AssertionError when the answer is wrong
+    doc: str
+
+
+_REGISTRY: dict[tuple[str, str], Behaviour] = {}
+
+
+def behaviour(exercise: str, name: str):
+    """Register ``run`` as the check of one behaviour of one exercise."""
+
+    def register(run):
+        _REGISTRY[(exercise, name)] = Behaviour(exercise, name, run, (run.__doc__ or "").strip())
+        return run
+
+    return register
+
+
+CHAPTERS = ("ch1",)  # TODO ch2-ch5
+
+
+def _load_chapters() -> None:
+    for chapter in CHAPTERS:  # importing a chapter registers its behaviours
+        importlib.import_module(f"{__name__}.{chapter}")
+
+
+def behaviours() -> dict[tuple[str, str], Behaviour]:
+    _load_chapters()
+    return dict(_REGISTRY)
+
+
+def check(exercise: str, name: str, *answers) -> None:
+    """Check behaviour ``name`` of ``exercise`` on the student's answer(s); None when right."""
+    known = behaviours()
+    if (exercise, name) not in known:
+        names = sorted(n for e, n in known if e == exercise)
+        raise KeyError(f"no check {name!r} for {exercise!r}; known: {names}")
+    integrity.verify()
+    try:
+        known[(exercise, name)].run(*answers)
+    except (AnswerRaised, BorrowedAnswer, PatchedError):
+        raise
+    except AssertionError as error:
+        raise AssertionError(f"{exercise} ({name}): {error}") from None
+    integrity.verify()  # the answer ran during the check: did it patch anything?

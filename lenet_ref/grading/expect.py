@@ -1,0 +1,79 @@
+"""Compare what an answer returned with what it should have, and say what is wrong the way a
+teacher would: which output, at which index, expected and received values, and, where the
+received values match a known mistake, the name of that mistake."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..testing import rel_error
+
+
+def _show(a: np.ndarray) -> str:
+    text = np.array2string(np.asarray(a), precision=4, suppress_small=True, threshold=24)
+    return text.replace("\n", "\n    ")
+
+
+def same_shape(what: str, got, expected_shape: tuple[int, ...]) -> np.ndarray:
+    if not isinstance(got, np.ndarray):
+        raise AssertionError(f"{what} should be a NumPy array of shape {expected_shape}; "
+                             f"got a {type(got).__name__}")  # fmt: skip
+    if got.shape != tuple(expected_shape):
+        raise AssertionError(f"{what} has shape {got.shape}; expected {tuple(expected_shape)}")
+    return got
+
+
+def close(what: str, got, expected, tol: float = 1e-7, mistakes=None) -> None:
+    """Assert got ~ expected (relative error with a floor, as ``rel_error``).
+
+    ``mistakes``: {description: what that mistake would have returned}; when the answer
+    matches one of them the message names it.
+    """
+    expected = np.asarray(expected, dtype=np.float64)
+    got = same_shape(what, got, expected.shape) if expected.ndim else got
+    try:
+        got_f = np.asarray(got, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise AssertionError(f"{what} should be numbers; got {got!r}") from None
+    error = rel_error(got_f, expected)
+    if error <= tol and np.all(np.isfinite(got_f) == np.isfinite(expected)):
+        return
+    message = [f"{what} is wrong (relative error {error:.2g})."]
+    if expected.ndim == 0:
+        message.append(f"  expected {float(expected)!r}, got {float(got_f)!r}")
+    else:
+        diff = np.abs(got_f - expected)
+        diff[~np.isfinite(diff)] = np.inf
+        ix = np.unravel_index(int(np.argmax(diff)), expected.shape)
+        ix_text = ", ".join(map(str, ix))
+        message.append(f"  largest difference at [{ix_text}]: expected {expected[ix]:.6g}, "
+                       f"got {got_f[ix]:.6g}")  # fmt: skip
+        if expected.size <= 64:
+            message.append(f"  expected:\n    {_show(expected)}\n  got:\n    {_show(got_f)}")
+    for description, wrong in (mistakes or {}).items():
+        if wrong is None:
+            continue
+        wrong = np.asarray(wrong, dtype=np.float64)
+        if wrong.shape == got_f.shape and rel_error(got_f, wrong) <= tol:
+            message.append(f"  Your answer matches a common mistake: {description}.")
+            break
+    raise AssertionError("\n".join(message))
+
+
+def equal(what: str, got, expected, mistakes=None) -> None:
+    """Exact equality, for integers, booleans and counts."""
+    if isinstance(expected, np.ndarray):
+        same_shape(what, got, expected.shape)
+        ok = np.array_equal(got, expected)
+    else:
+        ok = isinstance(got, int) and got == expected
+    if ok:
+        return
+    message = [f"{what} is wrong: expected {_show(expected)}, got {_show(got)}"
+               if isinstance(expected, np.ndarray) else
+               f"{what} is wrong: expected {expected!r}, got {got!r}"]  # fmt: skip
+    for description, wrong in (mistakes or {}).items():
+        if np.array_equal(np.asarray(got), np.asarray(wrong)):
+            message.append(f"  Your answer matches a common mistake: {description}.")
+            break
+    raise AssertionError("\n".join(message))
