@@ -10,9 +10,12 @@ import os
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
+from lenet_ref.grading.feedback import HideHiddenTracebacks
+
 c = get_config()  # noqa: F821 (nbgrader provides it)
 HERE = os.path.dirname(os.path.abspath(__file__))
 GRADING = os.environ.get("NBGRADER_GRADING_DIR", os.path.join(HERE, ".grading"))
+os.makedirs(GRADING, exist_ok=True)  # sqlite does not create the gradebook's folder
 
 c.CourseDirectory.root = HERE
 c.CourseDirectory.source_directory = "solutions"
@@ -23,5 +26,8 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(GRADING, "gradebook.db")
 
 c.Execute.timeout = 60                     # seconds per cell (nbgrader's default is 30)
 c.OverwriteCells.add_missing_cells = True  # put back the test cells a student deleted
-# The feedback a student reads shows the visible tests only.
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+# The feedback a student reads shows the visible tests only: hidden tests' code is removed,
+# and so are their tracebacks (which quote it); their messages stay.
+c.GenerateFeedback.preprocessors = [
+    GetGrades, HideHiddenTracebacks, ClearHiddenTests, CSSHTMLHeaderPreprocessor,
+]

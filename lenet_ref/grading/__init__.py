@@ -18,7 +18,6 @@ returns None, so nbgrader gives the cell its points.
 from __future__ import annotations
 
 import importlib
-
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -50,7 +49,7 @@ def behaviour(exercise: str, name: str):
     return register
 
 
-CHAPTERS = ("ch1",)  # TODO ch2-ch5
+CHAPTERS = ("ch1", "ch2", "ch3", "ch4", "ch5")
 
 
 def _load_chapters() -> None:
@@ -70,10 +69,17 @@ def check(exercise: str, name: str, *answers) -> None:
         names = sorted(n for e, n in known if e == exercise)
         raise KeyError(f"no check {name!r} for {exercise!r}; known: {names}")
     integrity.verify()
+    failure = None
     try:
         known[(exercise, name)].run(*answers)
-    except (AnswerRaised, BorrowedAnswer, PatchedError):
-        raise
     except AssertionError as error:
-        raise AssertionError(f"{exercise} ({name}): {error}") from None
+        failure = error
+    if failure is not None:
+        # Raised afresh here, so that the traceback a student sees is the test cell and this
+        # line, not the insides of the checks (and, for an exception of the student's own
+        # code, that code's traceback, chained).
+        message = str(failure)
+        if not isinstance(failure, (AnswerRaised, BorrowedAnswer, PatchedError)):
+            message = f"{exercise} ({name}): {message}"
+        raise type(failure)(message) from failure.__cause__
     integrity.verify()  # the answer ran during the check: did it patch anything?

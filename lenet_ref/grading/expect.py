@@ -23,8 +23,10 @@ def same_shape(what: str, got, expected_shape: tuple[int, ...]) -> np.ndarray:
     return got
 
 
-def close(what: str, got, expected, tol: float = 1e-7, mistakes=None) -> None:
-    """Assert got ~ expected (relative error with a floor, as ``rel_error``).
+def close(what: str, got, expected, tol: float = 1e-7, mistakes=None, atol: float = 0.0) -> None:
+    """Assert got ~ expected: |got - expected| <= tol * (|got| + |expected|) at every entry
+    (with the floor of ``rel_error``), or <= atol where that is larger (for numerical
+    gradients, whose error does not shrink with the value).
 
     ``mistakes``: {description: what that mistake would have returned}; when the answer
     matches one of them the message names it.
@@ -36,7 +38,10 @@ def close(what: str, got, expected, tol: float = 1e-7, mistakes=None) -> None:
     except (TypeError, ValueError):
         raise AssertionError(f"{what} should be numbers; got {got!r}") from None
     error = rel_error(got_f, expected)
-    if error <= tol and np.all(np.isfinite(got_f) == np.isfinite(expected)):
+    with np.errstate(invalid="ignore"):
+        within = np.abs(got_f - expected) <= np.maximum(
+            tol * np.maximum(np.abs(got_f) + np.abs(expected), 1e-8), atol)
+    if np.all(within):  # NaN and inf compare False: they fail
         return
     message = [f"{what} is wrong (relative error {error:.2g})."]
     if expected.ndim == 0:
