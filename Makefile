@@ -2,7 +2,7 @@
 VENV := .venv/bin
 export PATH := $(CURDIR)/$(VENV):$(PATH)
 
-.PHONY: setup data book test test-fast bench clean
+.PHONY: setup data browser book test test-fast bench clean
 
 setup:
 	@scripts/setup.sh
@@ -10,12 +10,16 @@ setup:
 data: setup
 	python -m lenet_ref data
 
+# Debian's chromium and chromedriver for tests/test_site.py (apt-get when root; else it says what to install).
+browser:
+	@scripts/setup-browser.sh
+
 # A clean build: an incremental rebuild after a failure can wrongly pass.
 book: data
 	rm -rf _build
 	jupyter-book build . -W -n --keep-going
 
-test: data
+test: data browser
 	python -m pytest
 
 test-fast: setup
