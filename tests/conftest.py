@@ -4,6 +4,7 @@ the book built once per session for tests/test_book.py and tests/test_site.py.""
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,8 @@ import pytest
 from lenet_ref import spec
 
 ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOTS = ROOT / "_build" / "screenshots"  # git-ignored; `make book` clears _build
+STARTED = time.time()
 
 PAPER = spec.PAPER_OPTIONS
 MODERN = spec.MODERN_OPTIONS
@@ -64,9 +67,28 @@ def book_pages() -> dict[str, Path]:
     import yaml
 
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    docnames = [toc["root"], *_toc_files(toc.get("parts", [])), *_toc_files(toc.get("chapters", []))]
+    docnames = [
+        toc["root"],
+        *_toc_files(toc.get("parts", [])),
+        *_toc_files(toc.get("chapters", [])),
+    ]
     pages = {}
     for docname in docnames:
         sources = [ROOT / f"{docname}{suffix}" for suffix in (".md", ".ipynb")]
         pages[docname] = next((path for path in sources if path.is_file()), sources[0])
     return pages
+
+
+@pytest.fixture(scope="session")
+def screenshots_dir() -> Path:
+    """Where tests/test_site.py saves a full-page screenshot of each page: <page>.png."""
+    return SCREENSHOTS
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say where the screenshots are, when this run took any."""
+    taken = [path for path in SCREENSHOTS.rglob("*.png") if path.stat().st_mtime >= STARTED]
+    if taken:
+        terminalreporter.write_sep(
+            "-", f"{len(taken)} screenshots of the book's pages in {SCREENSHOTS}"
+        )

@@ -25,7 +25,6 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-SCREENSHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = Path(os.environ.get("LENET_CHROMIUM", "/usr/bin/chromium"))
 CHROMEDRIVER = Path(os.environ.get("LENET_CHROMEDRIVER", "/usr/bin/chromedriver"))
 # RECIPES.md: without the networking flags Chromium keeps trying to reach the internet.
@@ -141,7 +140,9 @@ def browser(tmp_path_factory):
 def site_pages(built_book: Path) -> list[str]:
     """Every HTML page of the site, relative to its root (not the theme's templates in _static)."""
     pages = (path.relative_to(built_book).as_posix() for path in built_book.rglob("*.html"))
-    return sorted(page for page in pages if not page.startswith(("_static/", "_sources/", "_images/")))
+    return sorted(
+        page for page in pages if not page.startswith(("_static/", "_sources/", "_images/"))
+    )
 
 
 def full_page_screenshot(driver, path: Path) -> None:
@@ -163,7 +164,7 @@ def full_page_screenshot(driver, path: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def visits(built_book, site, browser, book_pages) -> dict[str, Visit]:
+def visits(built_book, site, browser, book_pages, screenshots_dir) -> dict[str, Visit]:
     """Open every page once; take the screenshots of the pages of _toc.yml on the way."""
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -179,12 +180,13 @@ def visits(built_book, site, browser, book_pages) -> dict[str, Visit]:
             browser.get_log("browser")
             continue
         report = browser.execute_async_script(INSPECT_PAGE)
-        errors = [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+        errors = [
+            entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"
+        ]
         found[page] = Visit(url, errors, report)
         docname = page.removesuffix(".html")
         if docname in book_pages:
-            full_page_screenshot(browser, SCREENSHOTS / f"{docname}.png")
-    print(f"\nscreenshots of the book's pages: {SCREENSHOTS}/<page>.png")
+            full_page_screenshot(browser, screenshots_dir / f"{docname}.png")
     return found
 
 
@@ -262,7 +264,11 @@ def test_every_internal_link_resolves(visits, site, built_book):
             path, anchor = target
             if not path.is_file():
                 broken.append(f"{href.removeprefix(site)} (no such file)")
-            elif anchor and path.suffix == ".html" and anchor not in anchors_of(path, built_book, visits):
+            elif (
+                anchor
+                and path.suffix == ".html"
+                and anchor not in anchors_of(path, built_book, visits)
+            ):
                 broken.append(f"{href.removeprefix(site)} (no #{anchor} on that page)")
         return broken
 
@@ -270,14 +276,16 @@ def test_every_internal_link_resolves(visits, site, built_book):
     assert not problems, "broken links:\n" + problems
     for page, visit in visits.items():
         if visit.redirect_to:
-            assert target_of(visit.redirect_to, site, built_book)[0].is_file(), f"{page} redirects nowhere"
+            assert target_of(visit.redirect_to, site, built_book)[0].is_file(), (
+                f"{page} redirects nowhere"
+            )
 
 
 def test_exercise_pages_offer_the_notebook_and_launch_buttons(visits, site, built_book):
     exercises = sorted(page for page in visits if page.startswith("exercises/"))
-    if not exercises and not list((ROOT / "exercises").glob("*/*.ipynb")):
-        pytest.skip("no exercise notebook in exercises/ yet")  # TEMPORARY: until they are released
-    assert exercises, "no exercise page in the site: _toc.yml must list exercises/<chapter>/<notebook>"
+    assert exercises, (
+        "no exercise page in the site: _toc.yml must list exercises/<chapter>/<notebook>"
+    )
     launch = yaml.safe_load((ROOT / "_config.yml").read_text()).get("launch_buttons", {})
     launch_urls = [launch[key].rstrip("/") for key in LAUNCH_URLS if launch.get(key)]
     assert launch_urls, "_config.yml names no launch service"
