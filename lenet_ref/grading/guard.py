@@ -121,11 +121,13 @@ def describe(args) -> str:
     return ", ".join(parts)
 
 
-def call(answer, *args, name: str | None = None, allow=(), opaque=(), **kwargs):
+def call(answer, *args, name: str | None = None, allow=(), opaque=(), watch=True, **kwargs):
     """answer(*args, **kwargs) watched; returns its result as plain values.
 
     ``allow``: full names of reference functions the answer may call, e.g.
     "lenet_ref.numpy.conv.conv_forward".
+    ``watch=False``: do not look for borrowed calls (a forward pass called only to get the
+    cache its backward pass needs: the forward is graded, and watched, by its own cells).
     ``opaque``: indices of arguments passed as they are (a cache the student's forward
     made: its contents are the student's own). Others are deep-copied and checked unchanged.
     """
@@ -134,12 +136,12 @@ def call(answer, *args, name: str | None = None, allow=(), opaque=(), **kwargs):
         raise AssertionError(f"{name} is not a function (it is a {type(answer).__name__})")
     given = [a if i in opaque else copy.deepcopy(a) for i, a in enumerate(args)]
     kept = [None if i in opaque else copy.deepcopy(a) for i, a in enumerate(args)]
-    watch = _Watch(frozenset(allow))
+    watcher = _Watch(frozenset(allow))
     previous = sys.getprofile()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a warning on stderr would zero the whole cell
-            sys.setprofile(watch)
+            sys.setprofile(watcher if watch else previous)
             try:
                 result = _plain(answer(*given, **kwargs))
             finally:
@@ -153,10 +155,10 @@ def call(answer, *args, name: str | None = None, allow=(), opaque=(), **kwargs):
         raise AnswerRaised(
             f"{name}({describe(args)}) raised {type(error).__name__}: {error}"
         ) from error
-    if hook_left is not watch:
+    if hook_left is not (watcher if watch else previous):
         raise BorrowedAnswer(f"no points: {name} switched off the check that watches its calls")
-    if watch.borrowed:
-        seen = sorted(set(watch.borrowed))
+    if watcher.borrowed:
+        seen = sorted(set(watcher.borrowed))
         raise BorrowedAnswer(
             f"no points: {name} called {', '.join(seen[:4])} instead of computing the answer "
             "itself. Write it with NumPy operations (that is the exercise)."
