@@ -27,11 +27,12 @@ LAYERS = tuple(
 # The training check: TRAIN_IMAGES training images, TRAIN_EPOCHS passes, then the error on
 # the first TEST_IMAGES test images. Measured with the course's solution, seed 0: see
 # tests/test_exercises.py and the note in solutions/ch5_lenet5.
-# Plain SGD (no momentum) on the RBF loss diverges above lr 0.01; batches of 8 give enough
-# steps. The solution reaches about 14 % (seeds 0 and 1), against 90 % before training.
+# Plain SGD (no momentum) on the RBF loss diverges at lr 0.02 with batches of 16 or 32.
+# Measured with the course's solution (lr 0.01, batches of 16): 14 % after 6,000 images,
+# 16-21 % after 4,000 (shuffling seeds 0 and 1), against 90 % before training.
 TRAIN_IMAGES, TRAIN_EPOCHS, TEST_IMAGES = 5000, 1, 2000
-TRAIN_LR, TRAIN_BATCH = 0.005, 8
-TRAIN_MAX_ERROR = 0.20
+TRAIN_LR, TRAIN_BATCH = 0.01, 16
+TRAIN_MAX_ERROR = 0.25
 
 
 def _net(seed):
