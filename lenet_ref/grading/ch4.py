@@ -138,6 +138,13 @@ def _(answer):
 
 @behaviour("lenet5_totals", "variants")
 def _(answer):
-    """Every combination of full/table C3, subsampling/average/max pooling, RBF/softmax head."""
+    """Every combination of full/table C3, subsampling/average/max pooling, RBF/softmax head;
+    the parameters also against the trainable tensors of the PyTorch network."""
+    from ..torch import LeNet5 as TorchLeNet5
+
     for c3, pool, head in itertools.product(spec.C3_CONNECTIONS, spec.POOLINGS, spec.HEADS):
         _totals(answer, c3=c3, pool=pool, head=head)
+        got = call(answer, c3=c3, pool=pool, head=head, name="lenet5_totals")
+        expect.equal(f"lenet5_totals(c3={c3!r}, pool={pool!r}, head={head!r}): parameters, "
+                     "compared with the PyTorch network's", got[0],
+                     TorchLeNet5(c3=c3, pool=pool, head=head, device="cpu").num_parameters())  # fmt: skip
