@@ -49,6 +49,25 @@ def behaviour(exercise: str, name: str):
     return register
 
 
+def backward_behaviours(exercise: str, check_pair, grads: tuple[str, ...], against: str) -> None:
+    """Register the checks of a backward pass: "gradient_check" (visible: every gradient on
+    one small input) and one hidden behaviour per gradient, so each earns its own points.
+    ``check_pair(forward, backward, hidden, keys)`` runs the comparison."""
+
+    def visible(forward, backward):
+        check_pair(forward, backward, hidden=False, keys=None)
+
+    visible.__doc__ = f"{', '.join(grads)} on one small input, against a numerical gradient."
+    behaviour(exercise, "gradient_check")(visible)
+    for key in grads:
+
+        def hidden(forward, backward, key=key):
+            check_pair(forward, backward, hidden=True, keys=(key,))
+
+        hidden.__doc__ = f"{key} on random shapes, against {against}."
+        behaviour(exercise, key)(hidden)
+
+
 CHAPTERS = ("ch1", "ch2", "ch3", "ch4", "ch5")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..numpy import conv_backward, conv_forward
-from . import behaviour, expect, pairs
+from . import backward_behaviours, behaviour, expect, pairs
 from .guard import call
 from .oracles import fresh_rng, torch_conv
 
@@ -151,15 +151,5 @@ def _backward(forward, backward, hidden: bool, keys=None):
                        mistakes=mistakes, torch_grads=torch_conv(x, w, b, dout)[1] if hidden else None)  # fmt: skip
 
 
-@behaviour("conv_backward", "gradient_check")
-def _(forward, backward):
-    """dx, dw and db on one small input, against a numerical gradient."""
-    _backward(forward, backward, hidden=False)
-
-
-for _key in ("dx", "dw", "db"):
-    def _check(forward, backward, key=_key):
-        _backward(forward, backward, hidden=True, keys=(key,))
-
-    _check.__doc__ = f"{_key} on random shapes, against lenet_ref, PyTorch and a numerical gradient."
-    behaviour("conv_backward", _key)(_check)
+backward_behaviours("conv_backward", _backward, ("dx", "dw", "db"),
+                    "lenet_ref, PyTorch and a numerical gradient")

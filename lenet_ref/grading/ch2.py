@@ -14,7 +14,7 @@ from ..numpy import (
     subsample_backward,
     subsample_forward,
 )
-from . import behaviour, expect, pairs
+from . import backward_behaviours, behaviour, expect, pairs
 from .guard import call
 from .oracles import fresh_rng, torch_pool
 
@@ -178,15 +178,5 @@ def _subsample_backward(fwd, bwd, hidden, keys=None):
                        mistakes=mistakes, size=size)  # fmt: skip
 
 
-@behaviour("subsample_backward", "gradient_check")
-def _(fwd, bwd):
-    """dx, dcoef and dbias on one small input, against a numerical gradient."""
-    _subsample_backward(fwd, bwd, hidden=False)
-
-
-for _key in ("dx", "dcoef", "dbias"):
-    def _check(fwd, bwd, key=_key):
-        _subsample_backward(fwd, bwd, hidden=True, keys=(key,))
-
-    _check.__doc__ = f"{_key} on random shapes, against lenet_ref and a numerical gradient."
-    behaviour("subsample_backward", _key)(_check)
+backward_behaviours("subsample_backward", _subsample_backward, ("dx", "dcoef", "dbias"),
+                    "lenet_ref and a numerical gradient")
