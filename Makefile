@@ -2,7 +2,7 @@
 VENV := .venv/bin
 export PATH := $(CURDIR)/$(VENV):$(PATH)
 
-.PHONY: setup data browser book test test-fast bench clean
+.PHONY: setup data browser book test test-fast bench bench-grading clean
 
 setup:
 	@scripts/setup.sh
@@ -27,6 +27,10 @@ test-fast: setup
 
 bench: data
 	python bench/epoch_time.py
+
+# grade-class on a simulated class (100 students x every assignment), nbgrader's serial autograde beside it
+bench-grading: data
+	python bench/grade_class.py
 
 clean:
 	rm -rf _build .pytest_cache

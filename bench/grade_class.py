@@ -1,0 +1,84 @@
+"""Grade a simulated class of the course's real exercises, and nbgrader's serial autograde beside it.
+
+    python bench/grade_class.py                        # 100 students x every assignment
+    python bench/grade_class.py --students 20          # quicker
+    python bench/grade_class.py --serial-students 5    # a smaller serial sample
+
+The class (``lenet_ref.classroom.simulate``): about 60 % right answers (the instructor's),
+30 % wrong (one to three answers left as released) and 10 % broken (every hostile kind in
+turn: infinite loop, os._exit, memory hogs, floods of output, deleted or edited tests,
+invalid files...). ``grade-class`` grades all of it with one worker per core, every kernel
+sandboxed. nbgrader's own ``autograde``, serial and unsandboxed, grades the right and
+wrong answers of the first ``--serial-students`` students in the same run (the whole class
+would take hours, and the broken kinds would endanger the machine outside the sandbox).
+
+Prints the wall time of grade-class, its median seconds per notebook (one worker's time,
+kernel included), the serial seconds per notebook, and the speed-up: the serial time per
+notebook times the class's notebooks, over grade-class's wall time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from lenet_ref.classroom import jail
+from lenet_ref.classroom.course import load_course
+from lenet_ref.classroom.grade import GradeOptions, grade_class
+from lenet_ref.classroom.serial import serial_autograde
+from lenet_ref.classroom.simulate import simulate_class
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--students", type=int, default=100)
+    parser.add_argument("--serial-students", type=int, default=4)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count())
+    parser.add_argument("--out", default=None, help="keep everything here (default: a temporary folder)")
+    args = parser.parse_args()
+
+    course = load_course(REPO)
+    assignments = course.assignments()
+    with tempfile.TemporaryDirectory(prefix="bench-grade-class-") as scratch:
+        base = Path(args.out or scratch)
+        kinds = simulate_class(course, assignments, args.students, base / "class")
+        counts = {k: sum(1 for v in kinds.values() if (v if v in ("right", "wrong") else "broken") == k)
+                  for k in ("right", "wrong", "broken")}  # fmt: skip
+        print(f"{os.cpu_count()} cores; {args.students} students x {len(assignments)} assignments = "
+              f"{len(kinds)} notebooks ({counts['right']} right, {counts['wrong']} wrong, "
+              f"{counts['broken']} broken); sandbox: {jail.isolation()}")  # fmt: skip
+
+        started = time.monotonic()
+        result = grade_class(GradeOptions(submissions=base / "class", course=REPO, out=base / "out",
+                                          jobs=args.jobs))  # fmt: skip
+        wall = time.monotonic() - started
+        seconds = [r["seconds"] for r in result["records"] if r["seconds"] > 0]
+        flagged = sum(1 for r in result["records"] if r["issues"])
+        print(f"grade-class   --jobs {args.jobs}: {wall:8.1f} s wall for {len(kinds)} notebooks "
+              f"({wall / len(kinds):.2f} s each); median {statistics.median(seconds):.1f} s per "
+              f"notebook in a worker; {flagged} flagged for a look")  # fmt: skip
+
+        for a in assignments:
+            mine = [r["seconds"] for r in result["records"] if r["assignment"] == a and r["seconds"] > 0]
+            print(f"    {a:16s} median {statistics.median(mine):5.1f} s, max {max(mine):5.1f} s per notebook")
+        sample = {key for key, kind in kinds.items() if kind in ("right", "wrong")
+                  and int(key[0][-3:]) < args.serial_students}  # fmt: skip
+        serial = serial_autograde(course, assignments, base / "class", sample, base / "serial")
+        per_notebook = serial / len(sample)
+        print(f"nbgrader autograde, serial: {serial:8.1f} s for {len(sample)} notebooks "
+              f"({per_notebook:.2f} s each; right and wrong answers of {args.serial_students} students)")  # fmt: skip
+        print(f"speed-up over serial nbgrader: {per_notebook * len(kinds) / wall:.1f}x "
+              f"(serial time per notebook x {len(kinds)} notebooks / grade-class wall time)")
+        (base / "bench.json").write_text(json.dumps({"wall": wall, "serial_per_notebook": per_notebook,
+                                                     "notebooks": len(kinds)}))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+"""Grading a whole class with nbgrader: in parallel, sandboxed, resumable, with a report.
+
+``python -m lenet_ref grade-class SUBMISSIONS`` calls ``grade.grade_class``. The modules,
+one idea each:
+
+- ``course``   the course's nbgrader config, assignments, template gradebook and release;
+- ``collect``  the submissions, from a folder or a zip (nbgrader's layout, or an LMS export);
+- ``checks``   what can be told before running a notebook (invalid, renamed, edited tests);
+- ``scan``     a static look at student code for what a solution should not need;
+- ``jail``     the sandbox every student kernel runs in;
+- ``zygote``   kernels forked warm, numpy, PyTorch and the checks imported once per worker;
+- ``capped``   nbgrader's Execute, with the output a kernel can send bounded;
+- ``worker``   a trusted process running nbgrader on one submission at a time;
+- ``pool``     the workers, the queue and the wall clock;
+- ``merge``    scores and reasons from an autograded notebook, into the gradebook;
+- ``state``    what is graded, on disk, so that a stopped run goes on where it was;
+- ``issues``   the reasons a submission needs a look;
+- ``report``   score distributions, what needs a look, the CSV;
+- ``simulate``, ``serial``  a simulated class and nbgrader's serial autograde, for the bench.
+"""

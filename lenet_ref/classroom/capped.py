@@ -1,0 +1,69 @@
+"""nbgrader's Execute, bounded: a kernel cannot make the grader hold megabytes of output.
+
+Past ``max_output_bytes`` per notebook, what a cell prints or displays is dropped, but
+nothing that decides a grade is: an error is kept (its traceback shortened), stderr is kept
+as one short line (nbgrader gives a cell with stderr no points), and a cell's result is kept
+(cut to a few hundred characters: nbgrader reads partial credit from it). The bytes dropped
+go into the notebook's metadata, where the report finds them.
+"""
+
+from __future__ import annotations
+
+from nbgrader.preprocessors import Execute
+from traitlets import Integer
+
+METADATA_KEY = "lenet_grading"
+KEEP_CHARS = 500  # of a result, an error value or a traceback line, once past the cap
+KEEP_TRACEBACK_LINES = 40
+
+
+def _size(content: dict) -> int:
+    if "text" in content:
+        return len(content["text"])
+    if "data" in content:
+        return sum(len(str(v)) for v in content["data"].values())
+    return len(content.get("evalue", "")) + sum(len(line) for line in content.get("traceback", []))
+
+
+def _shortened(msg_type: str, content: dict) -> dict | None:
+    """What is kept of an output once past the cap, or None to drop it."""
+    if msg_type == "error":
+        traceback = [line[:KEEP_CHARS] for line in content.get("traceback", [])]
+        if len(traceback) > KEEP_TRACEBACK_LINES:
+            half = KEEP_TRACEBACK_LINES // 2
+            traceback = traceback[:half] + ["... traceback cut by the grader ..."] + traceback[-half:]
+        return {**content, "evalue": content.get("evalue", "")[:KEEP_CHARS], "traceback": traceback}
+    if msg_type == "stream" and content.get("name") == "stderr":
+        return {**content, "text": content["text"][:KEEP_CHARS] + "\n[stderr cut by the grader]\n"}
+    if msg_type == "execute_result":
+        data = {k: str(v)[:KEEP_CHARS] for k, v in content.get("data", {}).items() if k == "text/plain"}
+        return {**content, "data": data}
+    return None
+
+
+class CappedExecute(Execute):
+    max_output_bytes = Integer(
+        2_000_000, help="characters of output kept per notebook; past them only what grades"
+    ).tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._kept = 0
+        self._dropped = 0
+        self._cut_stderr: set[int] = set()  # cells that already hold their short stderr line
+        nb, resources = super().preprocess(nb, resources, km)
+        if self._dropped:
+            nb.metadata.setdefault(METADATA_KEY, {})["dropped_output_bytes"] = self._dropped
+        return nb, resources
+
+    def output(self, outs, msg, display_id, cell_index):
+        size = _size(msg["content"])
+        if self._kept + size <= self.max_output_bytes:
+            self._kept += size
+            return super().output(outs, msg, display_id, cell_index)
+        self._dropped += size
+        kept = _shortened(msg["msg_type"], msg["content"])
+        if kept is None or cell_index in self._cut_stderr and msg["msg_type"] == "stream":
+            return None
+        if msg["msg_type"] == "stream":
+            self._cut_stderr.add(cell_index)
+        return super().output(outs, {**msg, "content": kept}, display_id, cell_index)

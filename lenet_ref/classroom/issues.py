@@ -1,0 +1,48 @@
+"""Why a submission needs a person to look at it: the reasons the report can give.
+
+Each reason is a kind (a short stable name, for scripts and tests) and a detail (for the
+person). The kinds, in the order the report lists them:
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+KINDS = {
+    "invalid-notebook": "not a readable notebook (invalid JSON, empty, too large, not a file)",
+    "missing-notebook": "a notebook of the assignment was not submitted",
+    "renamed-notebook": "the notebook was submitted under another name (graded as the expected one)",
+    "other-assignment": "the notebook is that of another assignment",
+    "stripped-metadata": "the nbgrader metadata was removed: no cell could be matched",
+    "deleted-test-cells": "test or read-only cells were deleted (nbgrader put them back)",
+    "edited-test-cells": "test or read-only cells were edited (nbgrader put them back)",
+    "kernel-died": "the kernel died (os._exit, a crash, a signal): the notebook got no points",
+    "exit-called": "the code called sys.exit() or raised SystemExit",
+    "timeout": "a cell ran out of time, or the whole notebook did",
+    "memory": "the code used more memory than allowed",
+    "huge-output": "the code printed more output than the feedback keeps",
+    "suspicious": "the code does something a solution should not need (listed)",
+    "grader-error": "nbgrader itself failed on this submission",
+}
+
+
+@dataclass(frozen=True)
+class Issue:
+    kind: str
+    detail: str
+    notebook: str = ""
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown issue kind {self.kind!r}; known: {sorted(KINDS)}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Issue:
+        return cls(**d)
+
+    def __str__(self) -> str:
+        where = f"{self.notebook}: " if self.notebook else ""
+        return f"{self.kind}: {where}{self.detail}"

@@ -1,0 +1,252 @@
+"""A grading worker: a long-lived, trusted process that grades one submission at a time.
+
+The pool starts one per core (``python -m lenet_ref.classroom.worker SETTINGS SLOT``) and
+sends it jobs, one JSON line each on stdin; it answers one JSON line per job. For each job
+it builds a scratch course of its own (a copy of the template gradebook, the student's
+files), runs nbgrader's autograde and generate_feedback on it in-process (nbgrader started
+once, not once per notebook), with every kernel in the sandbox of ``jail``. It never writes
+the class's gradebook: the pool's parent reads the autograded notebook and merges.
+
+A kernel cannot reach this process's files (another uid, another root) nor its result pipe
+(the kernel's stdout and stderr go elsewhere); what it can do is send output, which
+``capped`` bounds, and take too long, which the parent answers by killing this worker.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import shutil
+import sys
+import time
+import traceback
+from io import StringIO
+
+KERNEL_NAME = "lenet-sandbox"
+LOG_TAIL = 20_000  # characters of nbgrader's log sent back per job
+
+
+def write_kernelspec(folder: str, interrupt_mode: str = "signal") -> str:
+    """A kernelspec that starts ipykernel through the jail; returns the JUPYTER_PATH entry."""
+    spec_dir = os.path.join(folder, "kernels", KERNEL_NAME)
+    os.makedirs(spec_dir, exist_ok=True)
+    argv = [sys.executable, "-m", "lenet_ref.classroom.jail", "--",
+            sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]  # fmt: skip
+    spec = {"argv": argv, "display_name": "Python 3 (sandboxed)", "language": "python",
+            "interrupt_mode": interrupt_mode}  # fmt: skip
+    with open(os.path.join(spec_dir, "kernel.json"), "w") as f:
+        json.dump(spec, f)
+    return folder
+
+
+def _kernel_env(settings: dict, home: str, run_dir: str) -> dict:
+    one = "1"  # one thread per kernel: the pool already runs one kernel per core
+    return {
+        "PATH": os.path.dirname(sys.executable) + ":/usr/local/bin:/usr/bin:/bin",
+        "HOME": home, "TMPDIR": "/tmp", "LANG": os.environ.get("LANG", "C.UTF-8"),
+        "LENET_DATA_DIR": settings["data_dir"], "NBGRADER_EXECUTION": "autograde",
+        "OMP_NUM_THREADS": one, "OPENBLAS_NUM_THREADS": one, "MKL_NUM_THREADS": one,
+        "MPLBACKEND": "Agg", "MPLCONFIGDIR": os.path.join(home, ".matplotlib"),
+        "IPYTHONDIR": os.path.join(home, ".ipython"), "JUPYTER_RUNTIME_DIR": run_dir,
+        "PYTHONDONTWRITEBYTECODE": one,
+    }  # fmt: skip
+
+
+def prepare(job: dict, settings: dict, slot: int) -> dict:
+    """The job's scratch course, kernel folders and jail spec; returns the spec."""
+    root = job["dir"]
+    course = os.path.join(root, "course")
+    submitted = os.path.join(course, "submitted", job["student"], job["assignment"])
+    os.makedirs(submitted)
+    for name, src in job["files"].items():
+        shutil.copyfile(src, os.path.join(submitted, name))
+    if job.get("timestamp"):
+        with open(os.path.join(submitted, "timestamp.txt"), "w") as f:
+            f.write(job["timestamp"])
+    gradebook = os.path.join(course, "gradebook.db")
+    shutil.copyfile(settings["template_db"], gradebook)
+    os.chmod(gradebook, 0o600)
+    uid = settings["uid_base"] + slot
+    home, run_dir = os.path.join(root, "kernel", "home"), os.path.join(root, "kernel", "run")
+    for folder in (home, run_dir, os.path.join(root, "jail"), os.path.join(root, "newroot")):
+        os.makedirs(folder, mode=0o700)
+    if settings["isolation"] == "namespaces":
+        for folder in (home, run_dir):
+            os.chown(folder, uid, uid)
+    spec = {
+        "isolation": settings["isolation"], "uid": uid, "gid": uid,
+        "memory_bytes": settings["memory_bytes"], "cpu_seconds": settings["cpu_seconds"],
+        "file_bytes": settings["file_bytes"], "nproc": settings["nproc"],
+        "tmp_bytes": settings["tmp_bytes"], "ro_paths": settings["ro_paths"],
+        "rw_paths": [home, run_dir], "root_dir": os.path.join(root, "newroot"),
+        "status_dir": os.path.join(root, "jail"), "env": _kernel_env(settings, home, run_dir),
+        "zygote": settings.get("zygote_socket"),
+    }  # fmt: skip
+    spec_path = os.path.join(root, "jail", "spec.json")
+    with open(spec_path, "w") as f:
+        json.dump(spec, f)
+    os.environ["LENET_JAIL_SPEC"] = spec_path
+    os.environ["JUPYTER_RUNTIME_DIR"] = run_dir
+    return spec
+
+
+def job_config(course_config, job: dict, settings: dict):
+    """The course's nbgrader config, pointed at the job's scratch course and the sandbox."""
+    from nbgrader.converters.autograde import Autograde
+    from nbgrader.preprocessors import Execute
+
+    from .capped import CappedExecute
+
+    cfg = copy.deepcopy(course_config)
+    course = os.path.join(job["dir"], "course")
+    cd = cfg.CourseDirectory
+    cd.root = course
+    cd.source_directory = settings["source_dir"]  # autograde copies its non-notebook files
+    for step in ("submitted", "autograded", "feedback"):
+        setattr(cd, f"{step}_directory", os.path.join(course, step))
+    cd.db_url = "sqlite:///" + os.path.join(course, "gradebook.db")
+    cd.assignment_id, cd.student_id, cd.notebook_id = job["assignment"], job["student"], "*"
+    cfg.Execute.kernel_name = KERNEL_NAME
+    if settings["cell_timeout"]:
+        cfg.Execute.timeout = settings["cell_timeout"]
+    cfg.CappedExecute.max_output_bytes = settings["max_output_bytes"]
+    cfg.KernelManager.transport = "ipc"  # Unix sockets: the kernel has no network
+    # the connection file and the sockets named after it: in a folder the kernel sees
+    cfg.KernelManager.connection_file = os.path.join(job["dir"], "kernel", "run", "kernel.json")
+    steps = cfg.Autograde.get("autograde_preprocessors",
+                              Autograde.class_traits()["autograde_preprocessors"].default())
+    cfg.Autograde.autograde_preprocessors = [CappedExecute if p is Execute else p for p in steps]
+    cfg.GenerateFeedback.preprocessors = feedback_preprocessors(cfg)
+    return cfg
+
+
+def _name(preprocessor) -> str:
+    return preprocessor.rsplit(".", 1)[-1] if isinstance(preprocessor, str) else preprocessor.__name__
+
+
+def feedback_preprocessors(cfg) -> list:
+    """The course's feedback preprocessors, with the two that keep hidden tests hidden:
+    their tracebacks (which quote them) cut first, then their code removed."""
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+
+    from lenet_ref.grading.feedback import HideHiddenTracebacks
+
+    steps = list(cfg.GenerateFeedback.get("preprocessors", [GetGrades, CSSHTMLHeaderPreprocessor]))
+    names = [_name(p) for p in steps]
+    if "ClearHiddenTests" not in names:
+        steps.insert(1 if "GetGrades" in names else 0, ClearHiddenTests)
+    names = [_name(p) for p in steps]
+    if "HideHiddenTracebacks" not in names:
+        steps.insert(names.index("ClearHiddenTests"), HideHiddenTracebacks)
+    return steps
+
+
+def _run(converter_cls, cfg) -> tuple[bool, str]:
+    """One nbgrader converter, in-process; (success, its log with any traceback)."""
+    from nbgrader.coursedir import CourseDirectory
+
+    buffer = StringIO()
+    handler = logging.StreamHandler(buffer)
+    handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
+    app = converter_cls(coursedir=CourseDirectory(config=cfg), config=cfg)
+    app.log.addHandler(handler)
+    try:
+        app.start()
+        ok = True
+    except Exception:
+        buffer.write(traceback.format_exc())
+        ok = False
+    finally:
+        app.log.removeHandler(handler)
+    return ok, buffer.getvalue()
+
+
+def grade(job: dict, settings: dict, slot: int, course_config) -> dict:
+    from nbgrader.converters import Autograde, GenerateFeedback
+
+    started = time.monotonic()
+    prepare(job, settings, slot)
+    cfg = job_config(course_config, job, settings)
+    graded, log = _run(Autograde, cfg)
+    if graded:
+        _, feedback_log = _run(GenerateFeedback, cfg)
+        log += feedback_log
+    status_path = os.path.join(job["dir"], "jail", "status.json")
+    jail_status = None
+    if os.path.exists(status_path):
+        with open(status_path) as f:
+            jail_status = json.load(f)
+    return {"id": job["id"], "graded": graded, "log": log[-LOG_TAIL:], "jail": jail_status,
+            "seconds": round(time.monotonic() - started, 3)}  # fmt: skip
+
+
+def start_zygote(settings: dict):
+    """The warm-kernel server of this worker (``zygote``), once it has imported everything."""
+    import subprocess
+
+    path = settings["zygote_socket"]
+    if os.path.exists(path):
+        os.unlink(path)
+    # BLAS and OpenMP read their thread counts when imported: in the zygote, that is
+    threads = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+    zygote = subprocess.Popen(
+        [sys.executable, "-m", "lenet_ref.classroom.zygote", path, json.dumps(settings["preload"])],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, **threads},
+    )  # fmt: skip
+    if zygote.stdout.readline().strip() != "ready":
+        raise RuntimeError("the kernel zygote did not start: see the worker's log")
+    zygote.stdout.close()
+    return zygote
+
+
+def _protect_result_pipe():
+    """Our stdout carries the results: keep it private, and point fd 1 at stderr."""
+    results = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return results
+
+
+def main(argv: list[str]) -> int:
+    import resource
+
+    from traitlets.config.loader import PyFileConfigLoader
+
+    settings_path, slot = argv[0], int(argv[1])
+    with open(settings_path) as f:
+        settings = json.load(f)
+    results = _protect_result_pipe()
+    os.umask(0o022)
+    memory = settings["worker_memory_bytes"]
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))  # output floods end here, not the machine
+    slot_dir = os.path.join(settings["work_dir"], f"slot-{slot}")
+    os.makedirs(slot_dir, mode=0o700, exist_ok=True)
+    zygote = None
+    if settings["preload"] and settings["isolation"] == "namespaces":
+        settings["zygote_socket"] = os.path.join(slot_dir, "zygote.sock")
+        zygote = start_zygote(settings)
+    # a forked kernel is not in the process group jupyter_client signals: interrupt by message
+    os.environ["JUPYTER_PATH"] = write_kernelspec(slot_dir, "message" if zygote else "signal")
+    course_config = PyFileConfigLoader("nbgrader_config.py", path=settings["course_root"]).load_config()
+    logging.basicConfig(level=logging.WARNING)
+    print(json.dumps({"ready": slot}), file=results)
+    for line in sys.stdin:
+        job = json.loads(line)
+        if zygote is not None and zygote.poll() is not None:
+            zygote = start_zygote(settings)  # it died: a fresh one
+        try:
+            result = grade(job, settings, slot, course_config)
+        except MemoryError:
+            return 3  # the pool reports the job and starts a fresh worker
+        except Exception:
+            result = {"id": job["id"], "graded": False, "log": traceback.format_exc()[-LOG_TAIL:],
+                      "jail": None, "seconds": 0.0}  # fmt: skip
+        print(json.dumps(result), file=results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
