@@ -49,6 +49,17 @@ def test_calling_the_reference_in_any_spelling_is_caught(how):
         check("correlate2d", "example", borrowed)
 
 
+def test_handing_in_the_reference_itself_is_caught():
+    import functools
+
+    from lenet_ref.numpy import conv_forward, maxpool_forward
+
+    with pytest.raises(BorrowedAnswer, match="conv_forward"):
+        check("conv_forward", "one_map", conv_forward)
+    with pytest.raises(BorrowedAnswer, match="maxpool_forward"):
+        check("maxpool_forward", "example", functools.partial(maxpool_forward))
+
+
 def test_calling_pytorch_is_caught():
     def borrowed(image, kernel):
         import torch
