@@ -10,8 +10,6 @@ from . import backward_behaviours, behaviour, expect, pairs
 from .guard import call
 from .oracles import fresh_rng, torch_conv
 
-EX = "ch1"
-
 
 def _size(H, K, pad=0, stride=1):
     return (H + 2 * pad - K) // stride + 1

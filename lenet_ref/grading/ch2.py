@@ -26,10 +26,6 @@ EXAMPLE_DOUT = np.array([[1.0, 2.0], [3.0, 4.0]])[None, None]
 HIDDEN_SHAPES = [((2, 3, 6, 6), 2), ((1, 2, 9, 6), 3), ((3, 1, 4, 8), 2)]
 
 
-def _ones_out(shape, size):
-    return np.ones((*shape[:2], shape[2] // size, shape[3] // size))
-
-
 def _pool_mistakes(x, size):
     N, C, H, W = x.shape
     win = x.reshape(N, C, H // size, size, W // size, size)
@@ -56,7 +52,7 @@ def _(answer):
         x = rng.standard_normal(shape)
         pairs.forward(answer, "maxpool_forward", {"x": x}, maxpool_forward,
                       mistakes=_pool_mistakes(x, size),
-                      torch_out=torch_pool("max", x, size, _ones_out(shape, size))[0],
+                      torch_out=torch_pool("max", x, size)[0],
                       size=size)  # fmt: skip
 
 
@@ -118,10 +114,9 @@ def _(answer):
     rng = fresh_rng(hidden=True)
     for shape, size in HIDDEN_SHAPES:
         x = rng.standard_normal(shape)
-        dout = _ones_out(shape, size)
         pairs.forward(answer, "avgpool_forward", {"x": x}, avgpool_forward,
                       mistakes=_pool_mistakes(x, size),
-                      torch_out=torch_pool("avg", x, size, dout)[0], size=size)  # fmt: skip
+                      torch_out=torch_pool("avg", x, size)[0], size=size)  # fmt: skip
 
 
 # --- subsample_forward(x, coef, bias, size=2) -> (out, cache) --------------------------

@@ -15,13 +15,14 @@ def fresh_rng(hidden: bool) -> np.random.Generator:
     return np.random.default_rng(None if hidden else 0)
 
 
-def torch_outputs_and_grads(f, arrays, dout):
-    """f(*tensors) in float64 -> (output, [gradient of sum(output * dout) per array])."""
+def torch_outputs_and_grads(f, arrays, dout=None):
+    """f(*tensors) in float64 -> (output, [gradient of sum(output * dout) per array]);
+    dout None: ones (when only the output is wanted)."""
     import torch
 
     tensors = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in arrays]
     out = f(*tensors)
-    out.backward(torch.as_tensor(dout, dtype=torch.float64))
+    out.backward(torch.ones_like(out) if dout is None else torch.as_tensor(dout, dtype=torch.float64))
     return out.detach().numpy(), [t.grad.numpy() for t in tensors]
 
 
@@ -30,12 +31,10 @@ def torch_conv(x, w, b, dout=None, mask=None):
 
     if mask is not None:
         w = w * mask[:, :, None, None]
-    dout = np.ones((x.shape[0], w.shape[0], x.shape[2] - w.shape[2] + 1,
-                    x.shape[3] - w.shape[3] + 1)) if dout is None else dout  # fmt: skip
     return torch_outputs_and_grads(F.conv2d, [x, w, b], dout)
 
 
-def torch_pool(kind, x, size, dout):
+def torch_pool(kind, x, size, dout=None):
     import torch.nn.functional as F
 
     pool = F.max_pool2d if kind == "max" else F.avg_pool2d
