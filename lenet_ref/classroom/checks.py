@@ -1,10 +1,16 @@
 """What can be told about a submission before running it, by the trusted parent.
 
 ``inspect_submission`` reads one student's folder for one assignment and decides which
-file to grade as which notebook, and which issues to report: a notebook that is not valid
-JSON or not a notebook, missing or renamed, the notebook of another assignment, stripped
-nbgrader metadata, test or read-only cells deleted or edited (compared with the release),
-and code that does what a solution should not need (``scan``).
+file to grade as which notebook, and which issues to report: what staging found
+(``collect``: odd packaging, files left out, a bad timestamp), a notebook that is not
+valid JSON or not a notebook, missing or renamed, the notebook of another assignment,
+stripped nbgrader metadata, test or read-only cells deleted or edited (compared with the
+release), and code that does what a solution should not need (``scan``).
+
+It is the one place where a notebook is repaired before nbgrader sees it (``normalize``):
+nbformat 3 converted, metadata of the wrong type fixed, copied cells' repeated grade ids
+given to the first copy only. The repaired copy is what the job grades, and what was
+repaired is reported (``repaired-notebook``): honest work oddly saved keeps its marks.
 """
 
 from __future__ import annotations
@@ -14,45 +20,167 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .collect import MAX_ENTRY_BYTES, META, submission_issues
 from .course import NotebookSpec
 from .issues import Issue
 from .scan import scan_cells
 
 MAX_FILE_BYTES = 20_000_000  # a notebook of these exercises is well under 1 MB with outputs
-MAX_FILES = 50
+MAX_DEPTH = 100  # levels of JSON nesting in a notebook without outputs (a real one has < 10)
+NORMALIZED = "normalized"  # in the submission's META folder: the notebooks nbgrader is given
+FLAGS = ("grade", "solution", "locked", "task")
 
 
 @dataclass
 class Inspection:
-    files: dict[str, Path] = field(default_factory=dict)  # name in the job -> submitted file
+    files: dict[str, Path] = field(default_factory=dict)  # name in the job -> file to copy
     issues: list[Issue] = field(default_factory=list)
     gradable: set[str] = field(default_factory=set)  # notebooks that go to nbgrader
     digest: str = ""  # of everything submitted: a changed submission is graded again
 
 
-def _read_notebook(path: Path):
-    """(notebook, None) or (None, why it is not one)."""
+def _depth(value) -> int:
+    """How deeply a JSON value nests, without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth <= MAX_DEPTH:
+            children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+            stack += [(child, depth + 1) for child in children if isinstance(child, (dict, list))]
+    return deepest
+
+
+def _text(source) -> str | None:
+    if isinstance(source, str):
+        return source
+    if isinstance(source, list) and all(isinstance(line, str) for line in source):
+        return "".join(source)
+    return None
+
+
+def _number(value) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value) if value == value and abs(value) != float("inf") else None
+    try:
+        number = float(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number if number == number and abs(number) != float("inf") else None
+
+
+def _nbgrader_meta(meta, where: str, points: dict, changes: list[str]) -> dict | None:
+    """A cell's nbgrader metadata with every value of the type nbgrader uses, or None."""
+    if not isinstance(meta, dict):
+        changes.append(f"{where}: nbgrader metadata {type(meta).__name__}, not a mapping: removed")
+        return None
+    grade_id = meta.get("grade_id")
+    if isinstance(grade_id, (int, float)) and not isinstance(grade_id, bool):
+        changes.append(f"{where}: grade_id {grade_id!r} is a number: taken as the text {str(grade_id)!r}")
+        grade_id = str(grade_id)
+    if not isinstance(grade_id, str) or not grade_id:
+        changes.append(f"{where}: grade_id {grade_id!r} is not a name: nbgrader metadata removed")
+        return None
+    fixed = dict(meta, grade_id=grade_id)
+    for flag in FLAGS:
+        if flag in fixed and not isinstance(fixed[flag], bool):
+            value = fixed[flag]
+            truth = value in (1, "1") or (isinstance(value, str) and value.strip().lower() == "true")
+            changes.append(f"{where} ({grade_id}): {flag} = {value!r} taken as {truth}")
+            fixed[flag] = truth
+    if fixed.get("grade") or fixed.get("points") is not None:
+        value = fixed.get("points")
+        number = _number(value)
+        if number is None or number < 0 or not isinstance(value, (int, float)) or isinstance(value, bool):
+            taken = number if number is not None and number >= 0 else points.get(grade_id, 0.0)
+            changes.append(f"{where} ({grade_id}): points = {value!r} taken as {taken:g}")
+            fixed["points"] = taken
+    if not isinstance(fixed.get("schema_version", 3), int) or isinstance(fixed.get("schema_version"), bool):
+        fixed["schema_version"] = 3
+    return fixed
+
+
+def normalize(raw: dict, spec: NotebookSpec) -> tuple[dict, list[str]]:
+    """The notebook nbgrader is given, as a v4 dict, and what was repaired (for a person).
+
+    Outputs are cleared (nbgrader clears them before running anyway) and sources joined;
+    cells that are not cells are dropped; nbgrader metadata that is not a mapping, or whose
+    grade_id is not a name, is removed; values of the wrong type are converted; of cells
+    sharing a grade_id (a copied cell) the first keeps it and the later ones become
+    ordinary cells.
+    """
+    import nbformat
+
+    changes: list[str] = []
+    if raw.get("nbformat") != 4:
+        version = raw.get("nbformat")
+        raw = json.loads(json.dumps(nbformat.convert(nbformat.from_dict(raw), 4)))
+        changes.append(f"nbformat {version} converted to 4")
+    cells, seen, ids = [], set(), set()
+    for index, cell in enumerate(raw.get("cells") or []):
+        where = f"cell {index}"
+        kind = cell.get("cell_type") if isinstance(cell, dict) else None
+        source = _text(cell.get("source", "")) if isinstance(cell, dict) else None
+        if kind not in ("code", "markdown", "raw") or source is None:
+            changes.append(f"{where}: not a notebook cell: dropped")
+            continue
+        meta = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
+        meta = {k: v for k, v in meta.items() if k != "nbgrader"}
+        if "nbgrader" in (cell.get("metadata") or {}):
+            nbg = _nbgrader_meta(cell["metadata"]["nbgrader"], where, spec.points, changes)
+            if nbg is not None and nbg["grade_id"] in seen:
+                changes.append(f"{where}: a copy of cell {nbg['grade_id']!r} (the id is used "
+                               "above): graded as an ordinary cell")  # fmt: skip
+            elif nbg is not None:
+                seen.add(nbg["grade_id"])
+                meta["nbgrader"] = nbg
+        fresh = {"cell_type": kind, "metadata": meta, "source": source}
+        cell_id = cell.get("id")
+        if not isinstance(cell_id, str) or cell_id in ids or not 0 < len(cell_id) <= 64:
+            cell_id = f"cell-{index}"
+        ids.add(cell_id)
+        fresh["id"] = cell_id
+        if kind == "code":
+            fresh.update(outputs=[], execution_count=None)
+        elif isinstance(cell.get("attachments"), dict):
+            fresh["attachments"] = cell["attachments"]
+        cells.append(fresh)
+    metadata = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
+    return {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}, changes
+
+
+def _read_notebook(path: Path, spec: NotebookSpec):
+    """(normalized notebook, what was repaired, None) or (None, [], why it is not one)."""
     import nbformat
 
     if path.is_symlink() or not path.is_file():
-        return None, "not a regular file"
+        return None, [], "not a regular file"
     size = path.stat().st_size
     if size == 0:
-        return None, "empty file"
+        return None, [], "empty file"
     if size > MAX_FILE_BYTES:
-        return None, f"{size / 1e6:.0f} MB, more than the {MAX_FILE_BYTES / 1e6:.0f} MB allowed"
+        return None, [], f"{size / 1e6:.0f} MB, more than the {MAX_FILE_BYTES / 1e6:.0f} MB allowed"
     text = path.read_bytes().decode("utf-8", errors="replace")
     try:
-        json.loads(text)
-    except json.JSONDecodeError as error:
-        return None, f"invalid JSON ({error})"
+        raw = json.loads(text)
+    except RecursionError:
+        return None, [], "JSON nested too deep to read"
+    except ValueError as error:
+        return None, [], f"invalid JSON ({str(error)[:200]})"
+    if not isinstance(raw, dict) or not isinstance(raw.get("cells", raw.get("worksheets")), list):
+        return None, [], "not a notebook (no list of cells)"
     try:
-        nb = nbformat.reads(text, as_version=4)
-        if not isinstance(nb.get("cells"), list):
-            raise ValueError("no list of cells")
+        raw, changes = normalize(raw, spec)
+        if _depth(raw) > MAX_DEPTH:
+            return None, [], f"JSON nested more than {MAX_DEPTH} levels deep"
+        nb = nbformat.from_dict(raw)
+    except RecursionError:
+        return None, [], "JSON nested too deep to read"
     except Exception as error:
-        return None, f"not a notebook ({type(error).__name__}: {str(error)[:200]})"
-    return nb, None
+        return None, [], f"not a notebook ({type(error).__name__}: {str(error)[:200]})"
+    return nb, changes, None
 
 
 def _ids(nb) -> dict[str, tuple[int, dict]]:
@@ -115,16 +243,34 @@ def _check_cells(nb, name: str, spec: NotebookSpec, specs: dict, assignment: str
 def _digest(paths: list[Path]) -> str:
     digest = hashlib.sha256()
     for path in sorted(paths):
-        digest.update(path.name.encode() + b"\0")
+        digest.update(path.name.encode("utf-8", "surrogateescape") + b"\0")
         if path.is_file() and not path.is_symlink():
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
+            if path.stat().st_size <= MAX_ENTRY_BYTES:
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+            else:
+                digest.update(str(path.stat().st_size).encode())
     return digest.hexdigest()
 
 
+def _write(nb, path: Path) -> Path:
+    import nbformat
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(nbformat.writes(nb, version=4))
+    return path
+
+
 def inspect_submission(folder: Path, assignment: str, specs: dict) -> Inspection:
-    """Which file is graded as which notebook, and what a person should know about it."""
-    entries = sorted(p for p in folder.iterdir() if p.name != "timestamp.txt")[:MAX_FILES]
+    """Which file is graded as which notebook, and what a person should know about it.
+
+    Each notebook that goes to nbgrader is written, normalized (``normalize``), to
+    ``folder/.grade-class/normalized/<notebook>/``: that copy is what the job grades. What staging
+    found (``collect``) comes first among the issues.
+    """
+    folder = Path(folder)
+    entries = sorted(p for p in folder.iterdir() if p.name not in ("timestamp.txt", META))
     result = Inspection(digest=_digest(entries + [folder / "timestamp.txt"]))
+    result.issues += submission_issues(folder)
     expected = specs[assignment]
     notebooks = {p.stem: p for p in entries if p.suffix == ".ipynb"}
     strays = [p for stem, p in notebooks.items() if stem not in expected]
@@ -136,16 +282,20 @@ def inspect_submission(folder: Path, assignment: str, specs: dict) -> Inspection
         if path is None:
             result.issues.append(Issue("missing-notebook", f"{name}.ipynb was not submitted", name))
             continue
-        nb, why = _read_notebook(path)
+        nb, changes, why = _read_notebook(path, spec)
         if nb is None:
             result.issues.append(Issue("invalid-notebook", f"{path.name}: {why}", name))
             continue
+        if changes:
+            shown = changes[:10] + ([f"and {len(changes) - 10} more"] if len(changes) > 10 else [])
+            result.issues.append(Issue("repaired-notebook", "; ".join(shown), name))
         issues = _check_cells(nb, name, spec, specs, assignment)
         result.issues += issues
         # the notebook of another assignment fails every test; one without nbgrader metadata
         # makes nbgrader fail (add_missing_cells cannot place the cells): 0, for a person
         if not any(i.kind in ("other-assignment", "stripped-metadata") for i in issues):
-            result.files[f"{name}.ipynb"] = path
+            # the repaired copy of what was submitted, under the submitted name
+            result.files[f"{name}.ipynb"] = _write(nb, folder / META / NORMALIZED / name / path.name)
             result.gradable.add(name)
     for path in entries:  # data files a notebook may read travel with it
         if path.suffix != ".ipynb" and path.is_file() and not path.is_symlink():

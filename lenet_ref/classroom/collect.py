@@ -1,43 +1,298 @@
-"""A class's submissions, from a folder or a zip, in nbgrader's layout.
+"""A class's submissions, from a folder or a zip, staged in nbgrader's layout.
 
 Three inputs are understood:
 
 - a folder laid out as nbgrader expects: ``ROOT/<student>/<assignment>/<notebook>.ipynb``;
-- a zip of such a folder (possibly inside one top folder, ``submitted/`` say): it is
-  extracted, entry by entry, with limits on sizes and without leaving the target folder;
+- a zip of such a folder (possibly inside one top folder, ``submitted/`` say): it is read
+  entry by entry, with limits on sizes and without leaving the target folder;
 - the zip a learning management system exports for one assignment, with the student in
   each file's name: it goes through nbgrader's ``zip_collect``, whose
   ``FileNameCollectorPlugin.named_regexp`` (``--collect-regexp``) reads the student and
   the notebook from each extracted file's path.
+
+Whatever the input, ``collect`` copies it into a staged tree of regular files in the run's
+scratch folder, ``<student>/<assignment>/<file>``, and that tree is what gets graded. What
+one student packaged oddly stays that student's problem: a notebook in a sub-folder (or
+beside its assignment's folder) is taken up to its place, names that are not UTF-8 are
+spelled with escapes, a ``timestamp.txt`` that is not a time is dropped, and what cannot be
+taken (a symbolic link, a file over the size limit, an unreadable zip entry, files past
+the count limit) is left out. Each of these is written, as issues, to the submission's
+``.grade-class/collect.json``, which ``checks.inspect_submission`` reports; a submission
+whose every file was left out is still staged (empty), so that it is listed, not dropped.
+Only an input that cannot be read at all (not a folder, not a zip, a zip whose directory
+is unreadable) stops the run, with a clear error.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
+import unicodedata
 import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+
+from .issues import Issue
 
 # nbgrader's documented example: ps1_bitdiddle_attempt_2016-01-30-15-00-00_problem1.ipynb
 DEFAULT_REGEXP = r".*_(?P<student_id>\w+)_attempt_(?P<timestamp>[0-9\-]+)_(?P<file_id>\w+)"
 MAX_ZIP_BYTES = 4_000_000_000  # uncompressed: a class of notebooks is far smaller
 MAX_ZIP_ENTRIES = 100_000
-MAX_ENTRY_BYTES = 50_000_000
+MAX_ENTRY_BYTES = 50_000_000  # one file; a notebook over checks.MAX_FILE_BYTES is reported there
+MAX_SUBMISSION_BYTES = 200_000_000  # everything one student hands in for one assignment
+MAX_SUBMISSION_FILES = 50  # files besides the notebooks, which are always taken first
+MAX_DEPTH = 4  # folders below <student>/<assignment>/ searched for notebooks
+MAX_LISTED = 100_000  # names read from one folder
+META = ".grade-class"  # in each staged submission: what grade-class knows about it
+STAGED = "class"  # the staged tree, in the scratch folder
+SKIPPED = {".ipynb_checkpoints", "__MACOSX", ".DS_Store", "__pycache__", META}
 
 
-def find_submissions(root: Path, assignments: list[str]) -> list[tuple[str, str, Path]]:
-    """``(student, assignment, folder)`` for each submitted folder, by student then assignment."""
-    found = []
-    for student in sorted(root.iterdir()):
-        if student.name.startswith(".") or student.is_symlink() or not student.is_dir():
+def clean_name(name: str) -> str:
+    """A name as valid, printable UTF-8: bytes that are not UTF-8 and control characters
+    spelled as escapes (``caf\\xe9``), so that it can be a gradebook id and a file name."""
+    raw = name.encode("utf-8", "surrogateescape")
+    text = raw.decode("utf-8", "backslashreplace")
+    return "".join(f"\\x{ord(c):02x}" if unicodedata.category(c) == "Cc" else c for c in text)
+
+
+def notebook_names(release: Path | None, assignments: list[str]) -> dict[str, str]:
+    """Notebook name -> its assignment, from the release (names in two assignments: none)."""
+    found: dict[str, str | None] = {}
+    for assignment in assignments:
+        folder = Path(release) / assignment if release else None
+        names = [p.stem for p in folder.glob("*.ipynb")] if folder and folder.is_dir() else []
+        for name in names + [assignment]:
+            found[name] = assignment if found.get(name, assignment) == assignment else None
+    return {name: a for name, a in found.items() if a is not None}
+
+
+def submission_issues(folder: Path) -> list[Issue]:
+    """What staging found about one staged submission (none for a folder never staged)."""
+    try:
+        return [Issue.from_dict(d) for d in json.loads((folder / META / "collect.json").read_text())]
+    except (OSError, ValueError, TypeError):
+        return []
+
+
+def unplaced(root: Path) -> list[str]:
+    """Entries of the input that belong to no student and assignment, with why."""
+    try:
+        return json.loads((Path(root) / META / "unplaced.json").read_text())
+    except (OSError, ValueError):
+        return []
+
+
+@dataclass
+class _Staged:
+    folder: Path
+    issues: list[Issue] = field(default_factory=list)
+    files: int = 0
+    bytes: int = 0
+    left_out: list[str] = field(default_factory=list)
+    nested: list[str] = field(default_factory=list)
+
+
+class _Stager:
+    """Builds the staged tree, one file at a time, and remembers why something is odd."""
+
+    def __init__(self, root: Path, assignments: list[str], release: Path | None):
+        self.root = Path(root)
+        if self.root.exists():
+            shutil.rmtree(self.root)
+        self.root.mkdir(parents=True)
+        self.assignments = assignments
+        self.notebooks = notebook_names(release, assignments)
+        self.subs: dict[tuple[str, str], _Staged] = {}
+        self.unplaced: list[str] = []
+
+    def place(self, parts: tuple[str, ...], strict_only: bool = False):
+        """``(student, assignment, rest)`` for an entry's path parts, or None.
+
+        ``<...>/<student>/<assignment>/<rest>`` (any top folders); else a notebook named as
+        one of an assignment's, in a folder named as the student: ``<...>/<student>/x.ipynb``.
+        """
+        for k in range(1, len(parts) - 1):
+            if parts[k] in self.assignments:
+                return parts[k - 1], parts[k], parts[k + 1 :]
+        if strict_only or len(parts) < 2 or not parts[-1].endswith(".ipynb"):
+            return None
+        assignment = self.notebooks.get(parts[-1][: -len(".ipynb")])
+        return (parts[-2], assignment, parts[-1:]) if assignment else None
+
+    def submission(self, student: str, assignment: str) -> _Staged:
+        key = (clean_name(student), assignment)
+        if key not in self.subs:
+            folder = self.root / key[0] / assignment
+            folder.mkdir(parents=True, exist_ok=True)
+            self.subs[key] = _Staged(folder)
+            if key[0] != student:
+                self.note(key, "odd-packaging", f"the student's folder name is not valid UTF-8 "
+                                                f"text: graded as {key[0]!r}")  # fmt: skip
+        return self.subs[key]
+
+    def note(self, key, kind: str, detail: str) -> None:
+        self.subs[key].issues.append(Issue(kind, detail))
+
+    def add(self, student: str, assignment: str, rest: tuple[str, ...], size: int, copy) -> None:
+        """One file of a submission; ``copy(target)`` writes its bytes (may raise)."""
+        sub = self.submission(student, assignment)
+        shown = clean_name("/".join(rest))
+        if rest[-1] == "timestamp.txt" and len(rest) == 1:
+            return self._timestamp(sub, size, copy)
+        notebook = rest[-1].endswith(".ipynb")
+        if not notebook and len(rest) > 1:
+            return None  # data files travel from the submission's own folder only
+        name = clean_name(rest[-1])
+        if name in SKIPPED or (name.startswith("._") and notebook):  # macOS resource forks
+            return None
+        if size > MAX_ENTRY_BYTES:
+            sub.left_out.append(f"{shown} ({size / 1e6:.0f} MB, over the {MAX_ENTRY_BYTES / 1e6:.0f} MB limit)")
+            return None
+        if sub.bytes + size > MAX_SUBMISSION_BYTES or (not notebook and sub.files >= MAX_SUBMISSION_FILES):
+            sub.left_out.append(f"{shown} (past the limit of {MAX_SUBMISSION_FILES} files or "
+                                f"{MAX_SUBMISSION_BYTES / 1e6:.0f} MB a submission)")  # fmt: skip
+            return None
+        target = sub.folder / name
+        if target.exists():
+            return None  # a notebook at its place wins over a copy in a sub-folder
+        try:
+            copy(target)
+        except Exception as error:  # a corrupt or encrypted zip entry, an unreadable file
+            target.unlink(missing_ok=True)
+            sub.left_out.append(f"{shown} (unreadable: {type(error).__name__}: {str(error)[:100]})")
+            return None
+        sub.files += not notebook
+        sub.bytes += target.stat().st_size
+        if len(rest) > 1:
+            sub.nested.append(f"{shown} taken as {name}")
+        elif name != rest[-1]:
+            sub.nested.append(f"the file name {shown!r} is not valid UTF-8 text: taken as {name!r}")
+        return None
+
+    def _timestamp(self, sub: _Staged, size: int, copy) -> None:
+        from nbgrader.utils import parse_utc
+
+        scratch = sub.folder / META / "timestamp.raw"
+        scratch.parent.mkdir(exist_ok=True)
+        text = ""
+        try:
+            if size > 1000:
+                raise ValueError(f"{size} bytes")
+            copy(scratch)
+            text = scratch.read_bytes().decode("utf-8").strip()
+            when = parse_utc(text) if text else None
+        except Exception:  # free text, bytes that are not UTF-8, a date out of range
+            when = None
+        finally:
+            scratch.unlink(missing_ok=True)
+        if when is not None:
+            (sub.folder / "timestamp.txt").write_text(when.isoformat(sep=" ") + "\n")
+        elif text or size:
+            shown = clean_name(text[:80]) if text else f"{size} bytes"
+            sub.issues.append(Issue("bad-timestamp", f"timestamp.txt is not a time ({shown!r}): "
+                                                     "graded without it"))  # fmt: skip
+
+    def leave_out(self, student: str, assignment: str, what: str) -> None:
+        self.submission(student, assignment).left_out.append(clean_name(what))
+
+    def finish(self) -> Path:
+        for sub in self.subs.values():
+            issues = list(sub.issues)
+            if sub.nested:
+                issues.append(Issue("odd-packaging", "; ".join(sub.nested)))
+            if sub.left_out:
+                issues.append(Issue("left-out", "not taken: " + "; ".join(sub.left_out)))
+            (sub.folder / META).mkdir(exist_ok=True)
+            (sub.folder / META / "collect.json").write_text(json.dumps([i.to_dict() for i in issues]))
+        if self.unplaced:
+            (self.root / META).mkdir(exist_ok=True)
+            (self.root / META / "unplaced.json").write_text(json.dumps(self.unplaced, indent=1))
+            print(f"grade-class: {len(self.unplaced)} entries of the submissions belong to no "
+                  f"student and assignment, not graded:\n  " + "\n  ".join(self.unplaced[:20]),
+                  file=sys.stderr)  # fmt: skip
+        return self.root
+
+
+def _listing(folder: Path) -> list[os.DirEntry]:
+    entries = []
+    with os.scandir(folder) as it:
+        for entry in it:
+            entries.append(entry)
+            if len(entries) >= MAX_LISTED:
+                break
+    return sorted(entries, key=lambda e: e.name)
+
+
+def _copier(path: str):
+    def copy(target: Path) -> None:
+        # O_NOFOLLOW: a file swapped for a link since it was listed is not followed
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(fd, "rb") as src, open(target, "wb") as out:
+            shutil.copyfileobj(src, out)
+
+    return copy
+
+
+def _walk_submission(stager: _Stager, student: str, assignment: str, folder: str, rest=()) -> None:
+    """Every file below one submission's folder; links and deep folders are left out."""
+    if len(rest) > MAX_DEPTH:
+        return
+    try:
+        entries = _listing(Path(folder))
+    except OSError as error:
+        stager.leave_out(student, assignment, f"{'/'.join(rest) or 'the folder'} (unreadable: {error.strerror})")
+        return
+    # notebooks first, then files, then sub-folders: a cut never drops a notebook for a data file
+    entries.sort(key=lambda e: (not e.name.endswith(".ipynb"), e.is_dir(follow_symlinks=False)))
+    for entry in entries:
+        parts = (*rest, entry.name)
+        if entry.name in SKIPPED:
             continue
-        for assignment in assignments:
-            folder = student / assignment
-            if folder.is_dir() and not folder.is_symlink():
-                found.append((student.name, assignment, folder))
-    return found
+        if entry.is_symlink():
+            if entry.name.endswith(".ipynb") or not rest:
+                stager.leave_out(student, assignment, f"{'/'.join(parts)} (a symbolic link: not followed)")
+        elif entry.is_dir(follow_symlinks=False):
+            _walk_submission(stager, student, assignment, entry.path, parts)
+        elif entry.is_file(follow_symlinks=False):
+            stager.add(student, assignment, parts, entry.stat(follow_symlinks=False).st_size, _copier(entry.path))
+
+
+def _stage_folder(stager: _Stager, root: Path) -> None:
+    """``root/<student>/<assignment>/...``, and a notebook directly in ``root/<student>/``."""
+    for student in _listing(root):
+        if student.name.startswith(".") or student.name in SKIPPED:
+            continue
+        if student.is_symlink():
+            target = Path(student.path)
+            assignments = [a for a in stager.assignments if (target / a).is_dir()] if target.is_dir() else []
+            for assignment in assignments:
+                stager.leave_out(student.name, assignment, "the student's folder (a symbolic link: not followed)")
+            if not assignments:
+                stager.unplaced.append(f"{clean_name(student.name)}: a symbolic link, not followed")
+            continue
+        if not student.is_dir(follow_symlinks=False):
+            continue
+        entries = _listing(Path(student.path))
+        names = {e.name for e in entries}
+        for entry in entries:
+            if entry.name in stager.assignments:
+                if entry.is_symlink():
+                    stager.leave_out(student.name, entry.name, "the assignment's folder (a symbolic link: not followed)")
+                elif entry.is_dir(follow_symlinks=False):
+                    stager.submission(student.name, entry.name)
+                    _walk_submission(stager, student.name, entry.name, entry.path)
+            elif entry.name.endswith(".ipynb") and entry.is_file(follow_symlinks=False):
+                found = stager.place((student.name, entry.name))
+                if found and found[1] not in names:  # beside the folder it should be in
+                    stager.add(student.name, found[1], (entry.name,), entry.stat(follow_symlinks=False).st_size,
+                               _copier(entry.path))  # fmt: skip
+                    stager.subs[(clean_name(student.name), found[1])].nested.append(
+                        f"{clean_name(entry.name)} was in the student's folder, not in {found[1]}/")
 
 
 def _check_zip(archive: zipfile.ZipFile, path: Path) -> None:
@@ -48,37 +303,55 @@ def _check_zip(archive: zipfile.ZipFile, path: Path) -> None:
                          f"more than a class's notebooks (a zip bomb?)")  # fmt: skip
 
 
+def _parts(name: str) -> tuple[str, ...]:
+    return PurePosixPath(name.replace("\\", "/")).parts  # zips made on Windows use backslashes
+
+
 def _safe(name: str) -> bool:
-    parts = PurePosixPath(name).parts
-    return not name.startswith("/") and not name.endswith("/") and ".." not in parts
+    parts = _parts(name)
+    return bool(parts) and not name.replace("\\", "/").startswith("/") and ".." not in parts \
+        and ":" not in parts[0]  # fmt: skip
 
 
-def _nbgrader_layout(names: list[str], assignments: list[str]) -> dict[str, PurePosixPath] | None:
-    """Entry name -> ``student/assignment/file`` when the zip holds nbgrader's layout.
+def _stage_zip(stager: _Stager, archive: zipfile.ZipFile) -> bool:
+    """The zip's entries into the staged tree; False when it is not in nbgrader's layout."""
+    infos = [i for i in archive.infolist() if not i.is_dir()]
+    parts = {i.filename: _parts(i.filename) for i in infos}
+    if not any(stager.place(parts[i.filename], strict_only=True) for i in infos if _safe(i.filename)):
+        return False
+    for info in sorted(infos, key=lambda i: (len(parts[i.filename]), i.filename)):  # shallow first
+        if any(p in SKIPPED for p in parts[info.filename]):
+            continue
+        found = stager.place(parts[info.filename]) if _safe(info.filename) else None
+        if found is None:
+            if info.filename.endswith(".ipynb") or not _safe(info.filename):
+                why = "outside the folder" if not _safe(info.filename) else "no <student>/<assignment>/ in its path"
+                stager.unplaced.append(f"{clean_name(info.filename)}: {why}")
+            continue
+        student, assignment, rest = found
+        if stat.S_ISLNK(info.external_attr >> 16):
+            stager.leave_out(student, assignment, f"{'/'.join(rest)} (a symbolic link: not followed)")
+            continue
 
-    Entries that would land outside the target folder (absolute, ``..``) are left out.
-    """
-    names = [n for n in names if _safe(n)]
-    mapping = {}
-    for name in names:
-        parts = PurePosixPath(name).parts
-        for k in range(1, len(parts) - 1):
-            if parts[k] in assignments and k + 2 == len(parts):
-                mapping[name] = PurePosixPath(parts[k - 1], parts[k], parts[k + 1])
-                break
-    notebooks = [n for n in names if n.endswith(".ipynb")]
-    return mapping if notebooks and all(n in mapping for n in notebooks) else None
+        def copy(target: Path, info=info) -> None:
+            with archive.open(info) as src, open(target, "wb") as out:
+                shutil.copyfileobj(src, out)
+
+        stager.add(student, assignment, rest, info.file_size, copy)
+    return True
 
 
-def _extract(archive: zipfile.ZipFile, mapping: dict, dest: Path) -> None:
-    for name, relative in mapping.items():
-        info = archive.getinfo(name)
-        if info.file_size > MAX_ENTRY_BYTES:
-            continue  # reported as a missing notebook; far too big to be one
-        target = dest / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with archive.open(info) as src, open(target, "wb") as out:
-            shutil.copyfileobj(src, out)
+def find_submissions(root: Path, assignments: list[str]) -> list[tuple[str, str, Path]]:
+    """``(student, assignment, folder)`` for each submitted folder, by student then assignment."""
+    found = []
+    for student in _listing(Path(root)):
+        if student.name.startswith(".") or student.is_symlink() or not student.is_dir():
+            continue
+        for assignment in assignments:
+            folder = Path(student.path) / assignment
+            if folder.is_dir() and not folder.is_symlink():
+                found.append((student.name, assignment, folder))
+    return found
 
 
 def _zip_collect(path: Path, assignment: str, dest: Path, scratch: Path, release: Path,
@@ -100,21 +373,27 @@ def _zip_collect(path: Path, assignment: str, dest: Path, scratch: Path, release
 
 def collect(path: Path, assignments: list[str], dest: Path, scratch: Path, release: Path,
             lms_assignment: str | None, regexp: str) -> Path:  # fmt: skip
-    """The folder, in nbgrader's layout, that holds the submissions ``path`` points to."""
-    path = Path(path)
+    """The staged folder, in nbgrader's layout, of the submissions ``path`` points to.
+
+    It is ``scratch/class``; ``dest`` is where nbgrader's layout of what was submitted is
+    kept for a person (the grader copies each graded submission there).
+    """
+    path, scratch = Path(path), Path(scratch)
+    stager = _Stager(scratch / STAGED, assignments, release)
     if path.is_dir():
-        return path
+        _stage_folder(stager, path)
+        return stager.finish()
     if not path.is_file():
         raise FileNotFoundError(f"no submissions at {path}: give a folder or a zip")
     if not zipfile.is_zipfile(path):
         raise ValueError(f"{path} is neither a folder nor a zip file")
-    with zipfile.ZipFile(path) as archive:
-        _check_zip(archive, path)
-        mapping = _nbgrader_layout(archive.namelist(), assignments)
-        if mapping is not None:
-            dest.mkdir(parents=True, exist_ok=True)
-            _extract(archive, mapping, dest)
-            return dest
+    try:
+        with zipfile.ZipFile(path) as archive:
+            _check_zip(archive, path)
+            if _stage_zip(stager, archive):
+                return stager.finish()
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise ValueError(f"{path} cannot be read as a zip: {error}") from error
     if lms_assignment is None:
         raise ValueError(
             f"{path} is not laid out as <student>/<assignment>/<notebook>.ipynb; if it is "
@@ -122,5 +401,7 @@ def collect(path: Path, assignments: list[str], dest: Path, scratch: Path, relea
             "--assignment A (and --collect-regexp if its file names differ from nbgrader's "
             "example)"
         )
-    _zip_collect(path, lms_assignment, dest, scratch, release, regexp)
-    return dest
+    collected = scratch / "lms"
+    _zip_collect(path, lms_assignment, collected, scratch / "lms-course", release, regexp)
+    _stage_folder(stager, collected)
+    return stager.finish()

@@ -9,10 +9,18 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 KINDS = {
-    "invalid-notebook": "not a readable notebook (invalid JSON, empty, too large, not a file)",
+    "left-out": "part of the submission could not be taken (a symlink, a file too large, an "
+                "unreadable zip entry, too many files): listed, the rest graded",
+    "invalid-notebook": "not a readable notebook (invalid JSON, nested too deep, empty, too large, "
+                        "not a file)",
     "missing-notebook": "a notebook of the assignment was not submitted",
     "renamed-notebook": "the notebook was submitted under another name (graded as the expected one)",
     "other-assignment": "the notebook is that of another assignment",
+    "odd-packaging": "packaged oddly (a notebook in a sub-folder or outside its assignment's "
+                     "folder, a file name not in UTF-8): graded as found",
+    "bad-timestamp": "timestamp.txt could not be read as a time: graded without it (no late penalty)",
+    "repaired-notebook": "the notebook's nbgrader metadata was repaired before grading (copied "
+                         "cells' repeated ids, values of the wrong type, nbformat 3): graded",
     "stripped-metadata": "the nbgrader metadata was removed: no cell could be matched",
     "deleted-test-cells": "test or read-only cells were deleted (nbgrader put them back)",
     "edited-test-cells": "test or read-only cells were edited (nbgrader put them back)",

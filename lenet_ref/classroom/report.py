@@ -49,10 +49,17 @@ def needing_a_look(records: list[dict]) -> list[dict]:
     order = {kind: k for k, kind in enumerate(KINDS)}
     flagged = [r for r in records if r["issues"]]
 
-    def first_kind(r):
-        return min(order[i["kind"]] for i in r["issues"])
+    def first_kind(r):  # a kind this version does not know (an older record's): last
+        return min(order.get(i.get("kind"), len(order)) for i in r["issues"])
 
     return sorted(flagged, key=lambda r: (r["assignment"], first_kind(r), r["student"]))
+
+
+def _issue_line(issue: dict) -> str:
+    try:
+        return str(Issue.from_dict(issue))
+    except (TypeError, ValueError):  # a record written by another version
+        return f"{issue.get('kind')}: {issue.get('notebook') or ''} {issue.get('detail')}"
 
 
 def format_report(records: list[dict], assignments: list[str], header: list[str]) -> str:
@@ -74,7 +81,7 @@ def format_report(records: list[dict], assignments: list[str], header: list[str]
     for r in flagged:
         lines.append(f"  {r['assignment']}  {r['student']}  "
                      f"({r['score']:g} / {r['max_score']:g})")  # fmt: skip
-        lines += [f"      {Issue.from_dict(i)}" for i in r["issues"]]
+        lines += [f"      {_issue_line(i)}" for i in r["issues"]]
     return "\n".join(lines)
 
 
