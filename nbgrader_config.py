@@ -10,7 +10,7 @@ import os
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
-from lenet_ref.grading.feedback import HideHiddenTracebacks
+from lenet_ref.grading.feedback import HideHiddenOutputs
 
 c = get_config()  # noqa: F821 (nbgrader provides it)
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -33,7 +33,22 @@ c.CourseDirectory.db_url = "sqlite:///" + os.path.join(GRADING, "gradebook.db")
 c.Execute.timeout = 60                     # seconds per cell (nbgrader's default is 30)
 c.OverwriteCells.add_missing_cells = True  # put back the test cells a student deleted
 # The feedback a student reads shows the visible tests only: hidden tests' code is removed,
-# and so are their tracebacks (which quote it); their messages stay.
+# and so are their outputs (a traceback quotes the code; a print could show the inputs).
 c.GenerateFeedback.preprocessors = [
-    GetGrades, HideHiddenTracebacks, ClearHiddenTests, CSSHTMLHeaderPreprocessor,
+    GetGrades, HideHiddenOutputs, ClearHiddenTests, CSSHTMLHeaderPreprocessor,
 ]
+
+# The class grader (`python -m lenet_ref grade-class`) runs each kernel in a sandbox that
+# holds numpy, matplotlib and, of lenet_ref, only the checks' client and what an
+# assignment hands out (lenet_ref/classroom/sandbox.py): the reference, PyTorch and the
+# checks are not there to call. A name list hands out those names only; "*" a whole module.
+c.GradeClass.kernel_modules = {
+    "ch3_s2_to_c3": {"lenet_ref.spec": ["C3_TABLE"]},
+    "ch4_counting": {"lenet_ref.spec": ["C3_TABLE"]},
+    "ch5_lenet5": {
+        "lenet_ref.spec": "*",
+        "lenet_ref.numpy": ["conv_forward", "conv_backward", "fc_forward", "fc_backward",
+                            "rbf_forward", "rbf_backward", "scaled_tanh_forward",
+                            "scaled_tanh_backward", "subsample_forward", "subsample_backward"],
+    },
+}

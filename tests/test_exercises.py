@@ -100,8 +100,7 @@ def failing_test_cells(nb) -> dict[str, str]:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "assignment, mistake",
-    [(a, m) for a, ms in MISTAKES.items() for m in ms] +
-    [(a, m) for a, ms in samples.CHEATS.items() for m in ms],
+    [(a, m) for a, ms in MISTAKES.items() for m in ms],
     ids=lambda v: v.name.replace(" ", "-") if isinstance(v, samples.Mistake) else v,
 )  # fmt: skip
 def test_a_mistake_loses_exactly_its_test_cells(assignment, mistake):

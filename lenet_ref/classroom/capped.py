@@ -1,5 +1,6 @@
-"""nbgrader's Execute, bounded: a kernel cannot make the grader hold megabytes of output.
+"""nbgrader's Execute, bounded, and telling the verdict server which cell runs.
 
+A kernel cannot make the grader hold megabytes of output.
 Past ``max_output_bytes`` per notebook, what a cell prints or displays is dropped, but
 nothing that decides a grade is: an error is kept (its traceback shortened), stderr is kept
 as one short line (nbgrader gives a cell with stderr no points), and a cell's result is kept
@@ -45,8 +46,24 @@ class CappedExecute(Execute):
     max_output_bytes = Integer(
         2_000_000, help="characters of output kept per notebook; past them only what grades"
     ).tag(config=True)
+    # The job's ``verdict.VerdictServer`` (nbgrader makes the instance, the worker sets this):
+    # told which notebook and which cell run, so that it accepts a check only from its cell.
+    verdicts = None
+
+    def preprocess_cell(self, cell, resources, index):
+        server = CappedExecute.verdicts
+        if server is None:
+            return super().preprocess_cell(cell, resources, index)
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        server.begin_cell(meta.get("grade_id") if isinstance(meta, dict) else None)
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        finally:
+            server.end_cell()
 
     def preprocess(self, nb, resources=None, km=None):
+        if CappedExecute.verdicts is not None:
+            CappedExecute.verdicts.begin_notebook((resources or {}).get("unique_key", ""))
         self._kept = 0
         self._dropped = 0
         self._cut_stderr: set[int] = set()  # cells that already hold their short stderr line

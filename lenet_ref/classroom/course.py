@@ -66,6 +66,9 @@ class NotebookSpec:
     points: dict[str, float]  # grade cell id -> points, in notebook order
     locked: dict[str, dict] = field(default_factory=dict)  # locked cell id -> released cell
     all_ids: set[str] = field(default_factory=set)  # every nbgrader cell id
+    # grade cell id -> (exercise, behaviour, hidden): the test cells that are one
+    # ``check("exercise", "behaviour", ...)`` call in the source; scored by the verdict server
+    checks: dict[str, tuple[str, str, bool]] = field(default_factory=dict)
 
     @property
     def max_score(self) -> float:
@@ -87,6 +90,37 @@ def _released_spec(path: Path) -> NotebookSpec:
         if meta.get("locked"):
             spec.locked[meta["grade_id"]] = cell
     return spec
+
+
+def check_call(source: str) -> tuple[str, str] | None:
+    """("exercise", "behaviour") of a test cell's ``check("exercise", "behaviour", ...)``."""
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "check"
+                and len(node.args) >= 2 and all(isinstance(a, ast.Constant) and isinstance(a.value, str)
+                                                for a in node.args[:2])):  # fmt: skip
+            return node.args[0].value, node.args[1].value
+    return None
+
+
+def _source_checks(path: Path) -> dict[str, tuple[str, str, bool]]:
+    import nbformat
+
+    found = {}
+    if not path.is_file():
+        return found
+    for cell in nbformat.read(path, as_version=4).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution"):
+            call = check_call(cell.source)
+            if call is not None:
+                found[meta["grade_id"]] = (*call, "BEGIN HIDDEN TESTS" in cell.source)
+    return found
 
 
 def build_reference(course: Course, assignments: list[str], folder: Path, db: Path | None = None) -> dict:
@@ -116,6 +150,8 @@ def build_reference(course: Course, assignments: list[str], folder: Path, db: Pa
         app.start()
         released = sorted((folder / "release" / assignment).glob("*.ipynb"))
         specs[assignment] = {p.stem: _released_spec(p) for p in released}
+        for name, spec in specs[assignment].items():
+            spec.checks = _source_checks(course.source_dir / assignment / f"{name}.ipynb")
     return specs
 
 

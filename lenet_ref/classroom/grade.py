@@ -18,13 +18,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import site
 import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import jail
+from . import jail, sandbox
 from .checks import MAX_FILE_BYTES, inspect_submission
 from .collect import DEFAULT_REGEXP, collect, find_submissions
 from .course import Course, build_reference, load_course, source_digest
@@ -33,10 +32,11 @@ from .merge import failure_issue, notebook_scores, output_issues, replace_tree, 
 from .pool import WorkerPool
 from .report import export_csv, format_report, write_report
 from .state import State
+from .worker import SCRATCH_STUDENT
 
 GiB = 1 << 30
-PRELOAD = ("numpy", "torch", "torch.nn.functional", "lenet_ref.numpy", "lenet_ref.grading",
-           "ipykernel.kernelapp")  # fmt: skip
+# only what every kernel may hold: a forked kernel inherits it in memory (never the reference)
+PRELOAD = ("numpy", "ipykernel.kernelapp", "ipykernel.ipkernel", "lenet_ref.grading")
 
 
 @dataclass
@@ -57,19 +57,25 @@ class GradeOptions:
 
 
 def _python_paths() -> list[str]:
-    """What a kernel must see to run: Python, the virtual environment, lenet_ref, MNIST."""
-    import lenet_ref
-    from lenet_ref.data import cache_folder
-
-    paths = [sys.prefix, sys.base_prefix, os.path.dirname(lenet_ref.__file__), *site.getsitepackages()]
-    data = cache_folder()
-    return [p for p in paths + [str(data)] if os.path.exists(p)]
+    """What a kernel must see to run: Python's standard library, the virtual environment's
+    interpreter, and the packages of ``sandbox.kernel_site_paths`` (not the others)."""
+    paths = [sys.base_prefix, os.path.join(sys.prefix, "bin"), os.path.join(sys.prefix, "pyvenv.cfg"),
+             *sandbox.kernel_site_paths()]  # fmt: skip
+    return [p for p in paths if os.path.exists(p)]
 
 
-def _settings(options: GradeOptions, course: Course, work: Path, isolation: str) -> dict:
-    from lenet_ref.data import cache_folder
+def _kernel_modules(course: Course) -> dict:
+    found = course.config.get("GradeClass", {}).get("kernel_modules", {}) or {}
+    if not isinstance(found, dict):
+        raise ValueError("GradeClass.kernel_modules in nbgrader_config.py must be a dict")
+    return dict(found)
 
+
+def _settings(options: GradeOptions, course: Course, work: Path, isolation: str, specs: dict) -> dict:
     memory = int(options.memory_gb * GiB)
+    modules = _kernel_modules(course)
+    handouts = {a: str(sandbox.build_handout(work / "handout" / a / "lenet_ref", modules.get(a, {})))
+                for a in specs}  # fmt: skip
     return {
         "course_root": str(course.root), "source_dir": str(course.source_dir),
         "template_db": str(work / "reference" / "template.db"), "work_dir": str(work),
@@ -78,7 +84,9 @@ def _settings(options: GradeOptions, course: Course, work: Path, isolation: str)
         "file_bytes": 256 << 20, "tmp_bytes": 256 << 20, "max_output_bytes": 2_000_000,
         "nproc": 256 if isolation == "namespaces" else 4096,  # the latter shares our uid
         "isolation": isolation, "uid_base": jail.SANDBOX_UID_BASE,
-        "data_dir": str(cache_folder()), "ro_paths": _python_paths(),
+        "ro_paths": _python_paths(), "handouts": handouts, "package_dir": sandbox.package_dir(),
+        "checks": {a: {name: spec.checks for name, spec in notebooks.items()}
+                   for a, notebooks in specs.items()},
         "worker_memory_bytes": memory + 2 * GiB, "preload": list(options.preload),
     }  # fmt: skip
 
@@ -120,7 +128,7 @@ class ClassGrader:
         issues = list(inspection.issues)
         scores, failed = {}, set()
         job_dir = Path(job["dir"])
-        autograded = job_dir / "course" / "autograded" / student / assignment
+        autograded = job_dir / "course" / "autograded" / SCRATCH_STUDENT / assignment
         graded = bool(result and result.get("graded"))
         if result is not None and not graded:
             issues.append(failure_issue(result, self.settings))
@@ -130,7 +138,8 @@ class ClassGrader:
                 import nbformat
 
                 nb = nbformat.read(path, as_version=4)
-                scores[name] = notebook_scores(nb, spec)
+                verdicts = ((result or {}).get("verdicts") or {}).get(name, {})
+                scores[name] = notebook_scores(nb, spec, verdicts)
                 issues += output_issues(nb, name)
             else:
                 failed.add(name)
@@ -148,7 +157,7 @@ class ClassGrader:
         student, assignment = job["student"], job["assignment"]
         course = Path(job["dir"]) / "course"
         for step in ("autograded", "feedback"):
-            replace_tree(course / step / student / assignment, self.out / step / student / assignment)
+            replace_tree(course / step / SCRATCH_STUDENT / assignment, self.out / step / student / assignment)
         folder, submitted = Path(job["folder"]), self.out / "submitted" / student / assignment
         if folder.resolve() != submitted.resolve():  # keep what was graded, for a person
             shutil.rmtree(submitted, ignore_errors=True)
@@ -208,7 +217,7 @@ def grade_class(options: GradeOptions) -> dict:
     isolation = options.isolation or jail.isolation()
     if isolation not in ("namespaces", "limits"):
         raise ValueError(f"isolation {isolation!r}: 'namespaces' or 'limits'")
-    settings = _settings(options, course, work, isolation)
+    settings = _settings(options, course, work, isolation, specs)
     (work / "settings.json").write_text(json.dumps(settings))
     grader = ClassGrader(out, specs, sources, settings, course)
     try:

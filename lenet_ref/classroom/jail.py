@@ -9,9 +9,10 @@ Full isolation (root, and ``unshare`` works):
    sandbox user and runs itself again under ``unshare`` in new PID, mount, network and IPC
    namespaces; it dies with its parent (the worker), and the namespace with it;
 2. ``jail --init -- KERNEL ...`` is process 1 there. It builds a root file system that holds
-   only what a kernel needs (the system, Python and its packages, MNIST, the notebook's
-   folder read-only, a private home and /tmp: not the solutions, the other students, the
-   gradebook, git, /root), chroots into it and starts the kernel as an unprivileged user
+   only what a kernel needs (the system, Python's standard library, the packages of
+   ``sandbox.kernel_site_paths``, the assignment's hand-out in place of ``lenet_ref``, the
+   notebook's folder read-only, a private home and /tmp: not the solutions, the other
+   students, the gradebook, git, /root, PyTorch or the reference), chroots into it and starts the kernel as an unprivileged user
    with resource limits. Then it watches: past the memory limit it kills every process in
    the namespace; when the kernel exits it kills whatever the kernel left behind (process 1
    exiting ends the namespace). It writes what happened to a status file the kernel cannot
@@ -132,6 +133,10 @@ def _build_root(spec: dict, cwd: str) -> str:
         real = os.path.realpath(path)
         if real != path:  # a symlink: show where it leads as well
             _bind(real, root, path in writable)
+    for source, target in spec.get("overlays", []):  # the assignment's lenet_ref, in its place
+        os.makedirs(root + target, exist_ok=True)
+        _mount(source, root + target, None, MS_BIND | MS_REC)
+        _mount(None, root + target, None, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_RDONLY)
     return root
 
 

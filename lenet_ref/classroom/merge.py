@@ -1,10 +1,12 @@
 """The trusted side of a graded job: scores, reasons, and the class's gradebook.
 
-Scores are computed here, in the parent, from the autograded notebook that nbgrader wrote
-after the kernel had exited (and, in the full sandbox, in a folder the kernel could only
-read): each grade cell is looked up by its id, takes its points from the release (not from
-the notebook), and is scored by nbgrader's own rule (an error or stderr: nothing; a number
-as the result: partial credit; else full points). What went wrong is read from the outputs
+Scores are computed here, in the parent. A check cell (one ``check(...)`` call in the
+course's source) scores by the verdict the worker's verdict server recorded for it
+(``verdict``): its points from the release if it passed, else none, whatever the notebook
+shows. Any other grade cell is looked up in the autograded notebook that nbgrader wrote
+after the kernel had exited, takes its points from the release (not from the notebook),
+and is scored by nbgrader's own rule (an error or stderr: nothing; a number as the
+result: partial credit; else full points). What went wrong is read from the outputs
 (a cell interrupted at its time limit, a MemoryError, SystemExit, output cut) and from the
 jail's status (the kernel killed past the memory limit, or dead).
 """
@@ -22,8 +24,15 @@ GiB = 1 << 30
 TIMEOUT_ERRORS = {"KeyboardInterrupt", "CellTimeoutError", "TimeoutError"}
 
 
-def notebook_scores(nb, spec: NotebookSpec) -> dict[str, float | None]:
-    """Grade cell id -> points earned (None: needs a person), by nbgrader's rule."""
+def verdict_score(verdicts: dict, grade_id: str, points: float) -> float:
+    """A check cell's points: all of them with a passing verdict on record, else none."""
+    verdict = verdicts.get(grade_id)
+    return float(points) if isinstance(verdict, dict) and verdict.get("passed") is True else 0.0
+
+
+def notebook_scores(nb, spec: NotebookSpec, verdicts: dict | None = None) -> dict[str, float | None]:
+    """Grade cell id -> points earned (None: needs a person). A check cell (``spec.checks``)
+    scores by the verdict server's record alone; any other grade cell by nbgrader's rule."""
     from nbgrader.utils import determine_grade
 
     cells = {}
@@ -33,6 +42,9 @@ def notebook_scores(nb, spec: NotebookSpec) -> dict[str, float | None]:
             cells.setdefault(grade_id, cell)
     scores = {}
     for grade_id, points in spec.points.items():
+        if grade_id in spec.checks:
+            scores[grade_id] = verdict_score(verdicts or {}, grade_id, points)
+            continue
         cell = cells.get(grade_id)
         if cell is None:
             scores[grade_id] = 0.0
@@ -83,6 +95,22 @@ def failure_issue(result: dict, settings: dict) -> Issue:
         return Issue("kernel-died", f"the kernel {how} before the notebook was done")
     last = [line for line in log.strip().splitlines() if line.strip()][-1:] or ["no log"]
     return Issue("grader-error", f"nbgrader failed: {last[0][:300]}")
+
+
+def apply_verdicts(db: str, assignment: str, student: str, verdicts: dict, checks: dict) -> None:
+    """Score the check cells of a submission in a gradebook by the verdicts (nbgrader had
+    scored them by their outputs): the scratch course's, before its feedback is written."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{db}") as gb:
+        submission = gb.find_submission(assignment, student)
+        for notebook in submission.notebooks:
+            cells = checks.get(notebook.name, {})
+            for grade in notebook.grades:
+                if grade.name in cells:
+                    grade.auto_score = verdict_score(verdicts.get(notebook.name, {}), grade.name,
+                                                     grade.max_score)  # fmt: skip
+        gb.db.commit()
 
 
 def write_grades(gb, job: dict, scores: dict, failed: set[str], course_config) -> None:

@@ -26,13 +26,19 @@ from io import StringIO
 
 KERNEL_NAME = "lenet-sandbox"
 LOG_TAIL = 20_000  # characters of nbgrader's log sent back per job
+# The student's id inside the job's scratch course: whatever the real one holds (glob
+# characters, spaces), nbgrader only ever sees this one.
+SCRATCH_STUDENT = "student"
+VERDICT_SOCKET = "verdict.sock"  # in the kernel's run folder: this job's kernel alone sees it
 
 
 def write_kernelspec(folder: str, interrupt_mode: str = "signal") -> str:
     """A kernelspec that starts ipykernel through the jail; returns the JUPYTER_PATH entry."""
     spec_dir = os.path.join(folder, "kernels", KERNEL_NAME)
     os.makedirs(spec_dir, exist_ok=True)
-    argv = [sys.executable, "-m", "lenet_ref.classroom.jail", "--",
+    # -I: not the working directory (the student's folder) on sys.path, nor PYTHON* variables:
+    # a json.py handed in beside the notebook must not be imported by this trusted launcher
+    argv = [sys.executable, "-I", "-m", "lenet_ref.classroom.jail", "--",
             sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]  # fmt: skip
     spec = {"argv": argv, "display_name": "Python 3 (sandboxed)", "language": "python",
             "interrupt_mode": interrupt_mode}  # fmt: skip
@@ -46,7 +52,8 @@ def _kernel_env(settings: dict, home: str, run_dir: str) -> dict:
     return {
         "PATH": os.path.dirname(sys.executable) + ":/usr/local/bin:/usr/bin:/bin",
         "HOME": home, "TMPDIR": "/tmp", "LANG": os.environ.get("LANG", "C.UTF-8"),
-        "LENET_DATA_DIR": settings["data_dir"], "NBGRADER_EXECUTION": "autograde",
+        "LENET_VERDICT_SOCKET": os.path.join(run_dir, VERDICT_SOCKET),
+        "NBGRADER_EXECUTION": "autograde",
         "OMP_NUM_THREADS": one, "OPENBLAS_NUM_THREADS": one, "MKL_NUM_THREADS": one,
         "MPLBACKEND": "Agg", "MPLCONFIGDIR": os.path.join(home, ".matplotlib"),
         "IPYTHONDIR": os.path.join(home, ".ipython"), "JUPYTER_RUNTIME_DIR": run_dir,
@@ -58,7 +65,7 @@ def prepare(job: dict, settings: dict, slot: int) -> dict:
     """The job's scratch course, kernel folders and jail spec; returns the spec."""
     root = job["dir"]
     course = os.path.join(root, "course")
-    submitted = os.path.join(course, "submitted", job["student"], job["assignment"])
+    submitted = os.path.join(course, "submitted", SCRATCH_STUDENT, job["assignment"])
     os.makedirs(submitted)
     for name, src in job["files"].items():
         shutil.copyfile(src, os.path.join(submitted, name))
@@ -83,6 +90,7 @@ def prepare(job: dict, settings: dict, slot: int) -> dict:
         "rw_paths": [home, run_dir], "root_dir": os.path.join(root, "newroot"),
         "status_dir": os.path.join(root, "jail"), "env": _kernel_env(settings, home, run_dir),
         "zygote": settings.get("zygote_socket"),
+        "overlays": [[settings["handouts"][job["assignment"]], settings["package_dir"]]],
     }  # fmt: skip
     spec_path = os.path.join(root, "jail", "spec.json")
     with open(spec_path, "w") as f:
@@ -107,7 +115,7 @@ def job_config(course_config, job: dict, settings: dict):
     for step in ("submitted", "autograded", "feedback"):
         setattr(cd, f"{step}_directory", os.path.join(course, step))
     cd.db_url = "sqlite:///" + os.path.join(course, "gradebook.db")
-    cd.assignment_id, cd.student_id, cd.notebook_id = job["assignment"], job["student"], "*"
+    cd.assignment_id, cd.student_id, cd.notebook_id = job["assignment"], SCRATCH_STUDENT, "*"
     cfg.Execute.kernel_name = KERNEL_NAME
     if settings["cell_timeout"]:
         cfg.Execute.timeout = settings["cell_timeout"]
@@ -128,19 +136,19 @@ def _name(preprocessor) -> str:
 
 def feedback_preprocessors(cfg) -> list:
     """The course's feedback preprocessors, with the two that keep hidden tests hidden:
-    their tracebacks (which quote them) cut first, then their code removed."""
+    their outputs removed first, then their code."""
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
-    from lenet_ref.grading.feedback import HideHiddenTracebacks
+    from lenet_ref.grading.feedback import HideHiddenOutputs
 
     steps = list(cfg.GenerateFeedback.get("preprocessors", [GetGrades, CSSHTMLHeaderPreprocessor]))
     names = [_name(p) for p in steps]
     if "ClearHiddenTests" not in names:
         steps.insert(1 if "GetGrades" in names else 0, ClearHiddenTests)
     names = [_name(p) for p in steps]
-    if "HideHiddenTracebacks" not in names:
-        steps.insert(names.index("ClearHiddenTests"), HideHiddenTracebacks)
+    if "HideHiddenOutputs" not in names:
+        steps.insert(names.index("ClearHiddenTests"), HideHiddenOutputs)
     return steps
 
 
@@ -167,11 +175,27 @@ def _run(converter_cls, cfg) -> tuple[bool, str]:
 def grade(job: dict, settings: dict, slot: int, course_config) -> dict:
     from nbgrader.converters import Autograde, GenerateFeedback
 
+    from .capped import CappedExecute
+    from .merge import apply_verdicts
+    from .verdict import VerdictServer
+
     started = time.monotonic()
-    prepare(job, settings, slot)
+    spec = prepare(job, settings, slot)
     cfg = job_config(course_config, job, settings)
-    graded, log = _run(Autograde, cfg)
-    if graded:
+    checks = settings["checks"].get(job["assignment"], {})
+    server = VerdictServer(os.path.join(spec["env"]["JUPYTER_RUNTIME_DIR"], VERDICT_SOCKET),
+                           checks, reply_seconds=float(cfg.Execute.get("timeout", 60) or 60) + 5)  # fmt: skip
+    if settings["isolation"] == "namespaces":
+        os.chown(server.path, spec["uid"], spec["gid"])
+    CappedExecute.verdicts = server
+    try:
+        graded, log = _run(Autograde, cfg)
+    finally:
+        CappedExecute.verdicts = None
+        server.close()
+    if graded:  # the scratch gradebook scored by the verdicts, so that the feedback says so
+        apply_verdicts(os.path.join(job["dir"], "course", "gradebook.db"), job["assignment"],
+                       SCRATCH_STUDENT, server.verdicts, checks)  # fmt: skip
         _, feedback_log = _run(GenerateFeedback, cfg)
         log += feedback_log
     status_path = os.path.join(job["dir"], "jail", "status.json")
@@ -180,7 +204,7 @@ def grade(job: dict, settings: dict, slot: int, course_config) -> dict:
         with open(status_path) as f:
             jail_status = json.load(f)
     return {"id": job["id"], "graded": graded, "log": log[-LOG_TAIL:], "jail": jail_status,
-            "seconds": round(time.monotonic() - started, 3)}  # fmt: skip
+            "verdicts": server.verdicts, "seconds": round(time.monotonic() - started, 3)}  # fmt: skip
 
 
 def start_zygote(settings: dict):
@@ -193,7 +217,7 @@ def start_zygote(settings: dict):
     # BLAS and OpenMP read their thread counts when imported: in the zygote, that is
     threads = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
     zygote = subprocess.Popen(
-        [sys.executable, "-m", "lenet_ref.classroom.zygote", path, json.dumps(settings["preload"])],
+        [sys.executable, "-I", "-m", "lenet_ref.classroom.zygote", path, json.dumps(settings["preload"])],
         stdout=subprocess.PIPE, text=True, env={**os.environ, **threads},
     )  # fmt: skip
     if zygote.stdout.readline().strip() != "ready":

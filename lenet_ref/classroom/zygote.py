@@ -1,11 +1,10 @@
 """Kernels started warm: one zygote per worker imports once what every notebook needs.
 
-A kernel of these exercises spends most of its life importing: PyTorch (about 3 s), and
-the checks of ``lenet_ref.grading``, which fingerprint a fresh import of every module they
-watch in a new Python process (PyTorch again). The zygote does all of that once, before
-any student code exists: it imports ``settings['preload']``, lets ``integrity.verify()``
-record the pristine fingerprints, then forks one kernel per notebook. A forked kernel
-starts in some 50 ms with everything imported and verified.
+A kernel spends a second or two importing ipykernel and numpy. The zygote does that once,
+before any student code exists: it imports ``settings['preload']`` (only what every
+kernel may hold: never the reference, PyTorch or the checks, which a forked kernel would
+inherit in memory), then forks one kernel per notebook. A forked kernel starts in some
+50 ms.
 
 The sandbox is the same as ``jail``'s: for each kernel the zygote forks a process that
 enters new mount, network, IPC and PID namespaces and forks process 1 there, which builds
@@ -38,10 +37,6 @@ def _preload(modules: list[str]) -> None:
             importlib.import_module(name)
         except Exception:
             pass  # a course without it: its notebooks import what they need
-    grading = sys.modules.get("lenet_ref.grading")
-    if grading is not None:
-        grading.behaviours()  # every chapter's checks, so that they are fingerprinted too
-        grading.integrity.verify()  # the pristine fingerprints, from a fresh process, once
 
 
 def _unshare(flags: int) -> None:

@@ -80,8 +80,8 @@ def _(fwd, bwd):
     x = np.array([[7.0, 7.0, 1.0, 2.0],
                   [3.0, 7.0, 2.0, 2.0]])[None, None]  # fmt: skip
     dout = np.array([[1.5, -2.0]])[None, None]
-    _, cache = call(fwd, x, name="maxpool_forward", watch=False, size=2)
-    got = call(bwd, dout, cache, name="maxpool_backward", opaque=(1,))
+    _, cache = call(fwd, x, name="maxpool_forward", refs=(1,), size=2)
+    got = call(bwd, dout, cache, name="maxpool_backward")
     expected = maxpool_backward(dout, maxpool_forward(x, 2)[1])
     all_tied = np.array([[1.5, 1.5, 0, -2.0], [0, 1.5, -2.0, -2.0]])[None, None]
     expect.close("maxpool_backward's dx for windows with tied maxima", got, expected,

@@ -33,6 +33,7 @@ def close(what: str, got, expected, tol: float = 1e-7, mistakes=None, atol: floa
     """
     expected = np.asarray(expected, dtype=np.float64)
     got = same_shape(what, got, expected.shape) if expected.ndim else got
+    _require_float64(what, got)
     try:
         got_f = np.asarray(got, dtype=np.float64)
     except (TypeError, ValueError):
@@ -59,10 +60,24 @@ def close(what: str, got, expected, tol: float = 1e-7, mistakes=None, atol: floa
         if wrong is None:
             continue
         wrong = np.asarray(wrong, dtype=np.float64)
-        if wrong.shape == got_f.shape and rel_error(got_f, wrong) <= tol:
+        if wrong.shape != got_f.shape or (wrong.shape == expected.shape
+                                          and rel_error(wrong, expected) <= tol):
+            continue  # not this shape, or not a mistake on these inputs
+        if rel_error(got_f, wrong) <= tol:
             message.append(f"  Your answer matches a common mistake: {description}.")
             break
     raise AssertionError("\n".join(message))
+
+
+def _require_float64(what: str, got) -> None:
+    """The exercises compute in float64 (NumPy's default): a lower precision is named, not
+    reported as wrong numbers that print the same."""
+    dtype = getattr(got, "dtype", None)
+    if dtype is not None and dtype.kind == "f" and dtype.itemsize < 8:
+        raise AssertionError(
+            f"{what} is {dtype} (lower precision); the checks need float64, NumPy's default: "
+            "make your arrays with np.zeros(shape) or like the inputs (np.zeros_like(x))"
+        )
 
 
 def equal(what: str, got, expected, mistakes=None) -> None:
@@ -71,14 +86,18 @@ def equal(what: str, got, expected, mistakes=None) -> None:
         same_shape(what, got, expected.shape)
         ok = np.array_equal(got, expected)
     else:
-        ok = isinstance(got, int) and got == expected
+        ok = isinstance(got, int) and not isinstance(got, bool) and got == expected
+        if not ok and isinstance(got, float) and got == expected:
+            raise AssertionError(f"{what} should be an int; got the float {got!r} "
+                                 "(use // to divide whole numbers)")  # fmt: skip
     if ok:
         return
     message = [f"{what} is wrong: expected {_show(expected)}, got {_show(got)}"
                if isinstance(expected, np.ndarray) else
                f"{what} is wrong: expected {expected!r}, got {got!r}"]  # fmt: skip
     for description, wrong in (mistakes or {}).items():
-        if np.array_equal(np.asarray(got), np.asarray(wrong)):
+        right = np.array_equal(np.asarray(wrong), np.asarray(expected))  # not a mistake here
+        if not right and np.array_equal(np.asarray(got), np.asarray(wrong)):
             message.append(f"  Your answer matches a common mistake: {description}.")
             break
     raise AssertionError("\n".join(message))

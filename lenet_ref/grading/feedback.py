@@ -1,22 +1,24 @@
-"""An nbgrader preprocessor for the feedback a student reads: the error of a hidden test
-cell shows its message only, not its traceback (which would print the hidden test's code).
+"""An nbgrader preprocessor for the feedback a student reads: a hidden test cell shows
+neither its code nor its outputs.
 
 nbgrader's ClearHiddenTests removes the hidden tests from the source of a cell but leaves
-its outputs, and an error output's traceback quotes the failing lines. This runs before
-ClearHiddenTests (see nbgrader_config.py), while the hidden region can still be found.
+its outputs: an error's traceback quotes the hidden lines, and whatever the student's code
+printed while the hidden test ran (its inputs, say) would reach the feedback. This runs
+before ClearHiddenTests (see nbgrader_config.py), while the hidden region can still be
+found, and leaves one line in place of the outputs. The cell's score is shown as usual.
 """
 
 from __future__ import annotations
 
+from nbformat.v4 import new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 
 
-class HideHiddenTracebacks(NbGraderPreprocessor):
+class HideHiddenOutputs(NbGraderPreprocessor):
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type == "code" and HIDDEN_BEGIN in cell.source:
-            for output in cell.get("outputs", []):
-                if output.output_type == "error":
-                    output.traceback = [f"{output.ename}: {output.evalue}"]
+            cell.outputs = [new_output("stream", name="stdout",
+                                       text="(a hidden test: its output is not shown)\n")]
         return cell, resources

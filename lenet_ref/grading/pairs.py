@@ -32,8 +32,8 @@ def backward(fwd, bwd, names: tuple[str, str], args: dict, ref_forward, ref_back
     reference forward and, when given, PyTorch's gradients (a list in argument order)."""
     fwd_name, bwd_name = names
     arrays = list(args.values())
-    _, cache = call(fwd, *arrays, name=fwd_name, watch=False, **kw)
-    grads = call(bwd, dout, cache, name=bwd_name, opaque=(1,))
+    _, cache = call(fwd, *arrays, name=fwd_name, refs=(1,), **kw)
+    grads = call(bwd, dout, cache, name=bwd_name)
     grads = grads if isinstance(grads, tuple) else (grads,)
     grad_names = ["d" + k for k in args if isinstance(args[k], np.ndarray)]
     if len(grads) != len(grad_names):
