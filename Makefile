@@ -2,7 +2,7 @@
 VENV := .venv/bin
 export PATH := $(CURDIR)/$(VENV):$(PATH)
 
-.PHONY: setup data browser book test test-fast bench bench-grading clean
+.PHONY: setup data browser book test test-fast bench bench-grading clean student-release install-cells
 
 setup:
 	@scripts/setup.sh
@@ -31,6 +31,17 @@ bench: data
 # grade-class on a simulated class (100 students x every assignment), nbgrader's serial autograde beside it
 bench-grading: data
 	python bench/grade_class.py
+
+# The students' repository (exercises, the lenet_ref wheel, binder/, a README; no solutions)
+# in _build/student-release (`make book` clears _build: run this after it). README: For instructors.
+student-release: setup
+	python scripts/student-release.py
+
+# The install cell of every solutions/ notebook (lenet_ref/install.py, html.baseurl of
+# _config.yml), then exercises/ regenerated from solutions/.
+install-cells: setup
+	python scripts/install-cells.py
+	for a in solutions/*/; do nbgrader generate_assignment $$(basename $$a) --force || exit 1; done
 
 clean:
 	rm -rf _build .pytest_cache

@@ -16,6 +16,8 @@ Cache layout (``cache_dir``, else ``$LENET_DATA_DIR``, else ``~/.cache/lenet_ref
 Users with their own copy set ``LENET_MNIST_SOURCE`` (or pass ``source=``) to a folder of
 the four official IDX files, to a ``mnist.pkl.gz`` or to the wheel; it must decode to the
 same bytes (a pickle runs code as it loads: use only one you trust).
+``load_mnist_subset`` gives the first 5,000 training and 2,000 test digits, shipped
+inside the package (exercise 5's training check): no download, no pip.
 ``to_lenet_input`` turns the 28x28 digits into the paper's 32x32 input.
 """
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import os
 import pickle
 import secrets
@@ -31,6 +34,7 @@ import sys
 import tempfile
 import warnings
 import zipfile
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +62,18 @@ ARRAY_LAYOUT = {  # name -> (shape, dtype)
     "y_train": ((60000,), np.dtype(np.int64)),
     "x_test": ((10000, MNIST_SIZE, MNIST_SIZE), np.dtype(np.uint8)),
     "y_test": ((10000,), np.dtype(np.int64)),
+}
+# The first SUBSET_TRAIN training and SUBSET_TEST test images, shipped in the package
+# (``load_mnist_subset``): uint8 images and uint8 labels, compressed. Made from the
+# verified cache with the sha256 sums below (same convention as ARRAY_SHA256); the test
+# suite checks that they are the heads of the full arrays.
+SUBSET_NAME = "mnist_subset.npz"
+SUBSET_TRAIN, SUBSET_TEST = 5000, 2000
+SUBSET_SHA256 = {
+    "x_train": "a853ca5da5c224d531837eaa3fe56ac036778bb2fdfad445143b5b7d4ec1c739",
+    "y_train": "4263f048ea43702387ef1c8494b59e785853c0410e9770600d50f541a6fee264",
+    "x_test": "170ff6838184f9ec6aaa1bbb5932ed59b7463585418d2da081525165ef21edae",
+    "y_test": "949a3782a9c308bf8ca08ff720810fe1de358fe09887727264c684c785d1ec53",
 }
 IDX_FILES = {  # name -> (official file name, its IDX magic number: 2051 images, 2049 labels)
     "x_train": ("train-images-idx3-ubyte", 2051),
@@ -104,6 +120,35 @@ def fetch_mnist(cache_dir=None, source=None) -> Path:
     build = (lambda: _arrays_from_source(Path(source).expanduser())) if source else None
     _cached_arrays(folder, build)
     return folder / CACHE_NAME
+
+
+def load_mnist_subset(n_train: int = SUBSET_TRAIN, n_test: int = SUBSET_TEST):
+    """The first ``n_train`` training and ``n_test`` test images of the standard MNIST,
+    without a download: ``((x_train, y_train), (x_test, y_test))``, typed as ``load_mnist``'s.
+
+    Up to the subset shipped inside the package (``SUBSET_TRAIN`` = 5,000 and
+    ``SUBSET_TEST`` = 2,000, what exercise 5's training check uses: 1 MB instead of 55),
+    the images come from it, checked against ``SUBSET_SHA256``, so that a student's
+    kernel (Colab, Binder, a wheel added to ``sys.path``) needs neither pip nor the
+    network. Beyond it they are ``load_mnist()``'s, which may download.
+    """
+    if n_train > SUBSET_TRAIN or n_test > SUBSET_TEST:
+        (x_train, y_train), (x_test, y_test) = load_mnist()
+        return (x_train[:n_train], y_train[:n_train]), (x_test[:n_test], y_test[:n_test])
+    # importlib.resources, not a path beside __file__: the package may be run from its zip.
+    data = resources.files("lenet_ref").joinpath(SUBSET_NAME).read_bytes()
+    with np.load(io.BytesIO(data), allow_pickle=False) as f:
+        arrays = {name: f[name] for name in SUBSET_SHA256}
+    for name, a in arrays.items():
+        if hashlib.sha256(np.ascontiguousarray(a)).hexdigest() != SUBSET_SHA256[name]:
+            raise RuntimeError(
+                f"lenet_ref/{SUBSET_NAME}: {name} differs from the standard MNIST (sha256 "
+                "mismatch); the package is damaged: install it again"
+            )
+    x_train, x_test = arrays["x_train"][:n_train], arrays["x_test"][:n_test]
+    y_train = arrays["y_train"][:n_train].astype(np.int64)
+    y_test = arrays["y_test"][:n_test].astype(np.int64)
+    return (x_train, y_train), (x_test, y_test)
 
 
 def to_lenet_input(x: np.ndarray, size: int = INPUT_SIZE) -> np.ndarray:
