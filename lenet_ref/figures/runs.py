@@ -1,0 +1,95 @@
+"""Training and test error over the passes, as the paper's Fig. 5 draws them, from the
+``metrics.json`` files that ``python -m lenet_ref train --train-error`` writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .. import spec
+
+REQUIRED = ("config", "run", "epochs", "test_error", "command", "commit")
+
+
+def load_runs(folder) -> list[dict]:
+    """Every ``<folder>/<run>/metrics.json``, sorted by run name, as ``{"name", "path",
+    "metrics"}``; an empty list when there is none. A file without the fields that the page
+    prints (``REQUIRED``, and a test error per epoch) is an error that names it."""
+    runs = []
+    for path in sorted(Path(folder).glob("*/metrics.json")):
+        metrics = json.loads(path.read_text())
+        missing = [k for k in REQUIRED if k not in metrics]
+        epochs = metrics.get("epochs") or []
+        if missing or not epochs or any("test_error" not in row for row in epochs):
+            raise ValueError(f"{path}: not a complete metrics file (missing {missing or 'epochs'})")
+        if metrics["test_error"] != epochs[-1]["test_error"]:
+            raise ValueError(f"{path}: test_error is not the last epoch's")
+        runs.append({"name": path.parent.name, "path": path, "metrics": metrics})
+    return runs
+
+
+def run_summary(run: dict) -> dict:
+    """What the page prints about one run: how it was made and where it ended."""
+    m = run["metrics"]
+    last = m["epochs"][-1]
+    config = m["config"]
+    return {
+        "name": run["name"],
+        "optimizer": m["run"].get("optimizer"),
+        "impl": config.get("impl"),
+        "seed": config.get("seed"),
+        "epochs": len(m["epochs"]),
+        "train_images": config.get("limit") or 60_000,
+        "test_images": config.get("test_limit") or 10_000,
+        "test_error": last["test_error"],
+        "train_error": last.get("train_error"),
+        "device": m.get("device"),
+        "command": m["command"],
+        "commit": m["commit"],
+    }
+
+
+def error_curves_figure(runs: list[dict]):
+    """Test error (solid) and training error (dashed, where measured) after each pass, in
+    per cent, one colour per optimiser; several seeds of one optimiser are drawn one line
+    each, with the band between the lowest and the highest. The paper's 0.95 % dotted."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    groups: dict[str, list[dict]] = {}
+    for run in runs:
+        groups.setdefault(run_summary(run)["optimizer"], []).append(run)
+    colours = ["#2980b9", "#c0392b", "#27ae60", "#8e44ad", "#e67e22"]
+    top = 2 * 100 * spec.PAPER_TEST_ERROR
+    for (optimizer, members), colour in zip(groups.items(), colours * 3):
+        for key, style in (("test_error", "-"), ("train_error", "--")):
+            curves = [
+                [(row["epoch"], 100 * row[key]) for row in r["metrics"]["epochs"] if key in row]
+                for r in members
+            ]
+            curves = [c for c in curves if c]
+            if not curves:
+                continue
+            which = "test" if key == "test_error" else "training"
+            for n, curve in enumerate(curves):
+                epochs, errors = zip(*curve)
+                label = f"{optimizer}, {which} ({len(curves)} seed{'s' * (len(curves) > 1)})"
+                ax.plot(epochs, errors, style, color=colour, linewidth=1.2, marker=".",
+                        label=label if n == 0 else None, gid=f"{optimizer}-{key}")  # fmt: skip
+                top = max(top, min(max(errors[1:] or errors), 5.0))
+            common = min(len(c) for c in curves)
+            if len(curves) > 1 and common > 0:
+                stack = np.array([[e for _, e in c[:common]] for c in curves])
+                x = [e for e, _ in curves[0][:common]]
+                ax.fill_between(x, stack.min(axis=0), stack.max(axis=0), color=colour, alpha=0.15)
+    ax.axhline(100 * spec.PAPER_TEST_ERROR, color="gray", linestyle=":",
+               label=f"paper, test ({100 * spec.PAPER_TEST_ERROR:.2f} %)")  # fmt: skip
+    ax.set_ylim(0, top * 1.1)
+    ax.set_xlabel("training set iterations (passes over the training images)")
+    ax.set_ylabel("error (%)")
+    ax.legend(fontsize=8)
+    ax.set_title("Training and test error after each pass (cf. the paper's Fig. 5)")
+    fig.tight_layout()
+    return fig

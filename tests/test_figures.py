@@ -1,0 +1,214 @@
+"""The book's figures draw lenet_ref's numbers: each test would fail on a wrong drawing."""
+
+import json
+
+import matplotlib
+import numpy as np
+import pytest
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from lenet_ref import spec  # noqa: E402
+from lenet_ref import figures as F  # noqa: E402
+from lenet_ref.numpy import LeNet5, conv_forward, conv_forward_naive  # noqa: E402
+from lenet_ref.params import table_index  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def texts(fig):
+    return [t.get_text() for ax in fig.axes for t in ax.texts] + [t.get_text() for t in fig.texts]
+
+
+def windows(ax):
+    return [p for p in ax.patches if p.get_gid() == "window"]
+
+
+# --- Fig. 2: the network ------------------------------------------------------------------
+def test_shape_walk_is_the_layers_shape_walk():
+    planes = F.shape_walk()
+    assert [p.label for p in planes] == [
+        "32x32", "6@28x28", "6@14x14", "16@10x10", "16@5x5", "120", "84", "10"
+    ]  # fmt: skip
+    shape = (1, spec.INPUT_SIZE, spec.INPUT_SIZE)
+    for layer, plane in zip(spec.lenet5_layers(), planes[1:], strict=True):
+        shape = layer.out_shape(shape)
+        assert (plane.maps, plane.height, plane.width) == (*shape, 1, 1)[:3]
+    # another network, another walk: a 28x28 tutorial network without padding
+    keras = spec.PRESETS["keras-relu"]
+    assert F.shape_walk(list(keras.layers), keras.input_size)[1].label == "6@24x24"
+
+
+def test_network_figure_labels_and_scales_every_plane():
+    planes = F.shape_walk()
+    fig = F.network_figure()
+    written = texts(fig)
+    for plane in planes:
+        assert f"{plane.name}\n{plane.label}" in written
+    for plane in planes[1:]:
+        assert plane.link.replace(" ", "\n", 1) in written
+    # the front plane of each stack is drawn to scale: heights in the ratio of the maps'
+    heights = {}
+    for patch in fig.axes[0].patches:
+        if hasattr(patch, "get_height") and patch.get_zorder() == 10:
+            heights.setdefault(round(patch.get_x(), 6), patch.get_height())
+    maps = [h for h in sorted(heights.items())][:5]  # INPUT, C1, S2, C3, S4
+    ratios = [h / maps[0][1] for _, h in maps]
+    assert np.allclose(ratios, [p.height / spec.INPUT_SIZE for p in planes[:5]])
+
+
+# --- receptive fields -------------------------------------------------------------------
+def test_receptive_fields_are_5_6_14_16_32():
+    fields = F.receptive_fields()
+    assert [(f.name, f.size) for f in fields] == [
+        ("C1", 5), ("S2", 6), ("C3", 14), ("S4", 16), ("C5", 32)
+    ]  # fmt: skip
+    c3 = fields[2]
+    assert (c3.centres, c3.first) == (20, 6)  # Sec. II-B: a 20x20 area in the centre
+
+
+def test_receptive_fields_are_the_pixels_that_move_a_unit():
+    """Measured on the network: the input pixels whose change moves the middle unit of map
+    0 of each layer are exactly its receptive field."""
+    net = LeNet5(seed=0)
+    side = spec.INPUT_SIZE
+    x = np.zeros((side * side + 1, 1, side, side))
+    x[np.arange(1, side * side + 1), 0, *np.divmod(np.arange(side * side), side)] = 1.0
+    outputs = F.layer_outputs(net, x)
+    for field in F.receptive_fields():
+        out = outputs[field.name]
+        mid = (out.shape[2] - 1) // 2
+        moved = np.abs(out[1:, 0, mid, mid] - out[0, 0, mid, mid]).reshape(side, side) > 0
+        rows, cols = np.nonzero(moved)
+        assert (rows.min(), rows.max() + 1 - rows.min()) == (field.start, field.size), field.name
+        assert (cols.min(), cols.max() + 1 - cols.min()) == (field.start, field.size), field.name
+
+
+def test_receptive_field_figure_draws_each_field():
+    fig = F.receptive_field_figure(np.zeros((32, 32)))
+    drawn = {p.get_gid(): p.get_width() for p in fig.axes[0].patches if p.get_gid()}
+    assert drawn == {f.name: f.size for f in F.receptive_fields()}
+
+
+# --- chapter 1: cross-correlation, padding, stride ----------------------------------------
+def test_cross_correlation_figure_shows_the_reference_output():
+    fig = F.cross_correlation_figure(positions=((0, 0), (1, 2)))
+    expected, _ = conv_forward_naive(F.convolution.EXAMPLE_X[None, None],
+                                     F.convolution.EXAMPLE_W[None, None], np.zeros(1))  # fmt: skip
+    out_axes = fig.axes[2]
+    shown = np.array([float(t.get_text()) for t in out_axes.texts]).reshape(3, 3)
+    assert np.array_equal(shown, expected[0, 0])
+    assert expected[0, 0, 0, 0] == 8  # the chapter's hand computation
+    (window,) = windows(fig.axes[3])  # second row: the window at (1, 2)
+    assert (window.get_x() + 0.5, window.get_y() + 0.5, window.get_width()) == (2, 1, 2)
+
+
+@pytest.mark.parametrize("pad", [0, 1, 2])
+@pytest.mark.parametrize("stride", [1, 2, 3])
+def test_output_size_counts_the_window_positions(pad, stride):
+    for size in range(1, 10):
+        for kernel in range(1, size + 2 * pad + 1):
+            starts = F.window_starts(size, kernel, pad, stride)
+            fits = [s for s in range(size + 2 * pad) if s + kernel <= size + 2 * pad]
+            assert starts == fits[::stride]
+            assert len(starts) == F.output_size(size, kernel, pad, stride)
+            if stride == 1:
+                out, _ = conv_forward_naive(np.ones((1, 1, size, size)),
+                                            np.ones((1, 1, kernel, kernel)), np.zeros(1), pad=pad)  # fmt: skip
+                assert out.shape[-1] == F.output_size(size, kernel, pad)
+
+
+def test_padding_stride_figure_draws_one_window_per_output():
+    cases = ((5, 3, 0, 1), (5, 3, 1, 2), (7, 3, 2, 3))
+    fig = F.padding_stride_figure(cases)
+    for ax, (H, K, P, S) in zip(fig.axes, cases, strict=True):
+        assert len(windows(ax)) == F.output_size(H, K, P, S)
+        assert ax.get_images()[0].get_array().shape == (H + 2 * P, H + 2 * P)
+
+
+# --- chapter 3: one C3 unit ----------------------------------------------------------------
+def test_c3_unit_reads_the_maps_of_table_i():
+    rng = np.random.default_rng(0)
+    s2 = rng.standard_normal((6, 14, 14))
+    dense = rng.standard_normal((16, 6, 5, 5))
+    bias = rng.standard_normal(16)
+    mask = spec.connection_mask(spec.C3_TABLE, 6)
+    reference, _ = conv_forward(s2[None], dense, bias, mask=mask)
+    for f, inputs in enumerate(spec.C3_TABLE):
+        partial, total = F.convolution.c3_partial_maps(s2, dense[f], f, bias[f])
+        assert tuple(partial) == inputs
+        assert np.allclose(total, reference[0, f])
+    fig = F.c3_unit_figure(s2, dense[12], f=12)
+    read = [c for c, ax in enumerate(fig.axes[:6]) if windows(ax)]
+    assert tuple(read) == spec.C3_TABLE[12]
+
+
+# --- chapter 5: feature maps ------------------------------------------------------------
+def test_feature_maps_are_the_forward_pass():
+    net = LeNet5(seed=1)
+    x = np.random.default_rng(0).standard_normal((2, 1, 32, 32))
+    outputs = F.layer_outputs(net, x)
+    assert list(outputs) == ["input"] + [layer.name for layer in net.layers]
+    assert np.array_equal(outputs["output"], net.forward(x))
+    fig = F.feature_maps_figure(outputs)
+    images = [im for ax in fig.axes for im in ax.get_images()]
+    assert len(images) == 1 + 6 + 6 + 16 + 16 + 2  # input, every map, C5 and F6
+    bars = [p.get_height() for p in fig.axes[-1].patches]
+    assert np.allclose(bars, outputs["output"][0])
+
+
+# --- Fig. 5: runs ------------------------------------------------------------------------
+def fake_run(folder, name, optimizer, seed, errors):
+    metrics = {
+        "config": {"impl": "torch", "seed": seed, "limit": None, "test_limit": None},
+        "run": {"optimizer": optimizer},
+        "device": "cpu",
+        "epochs": [{"epoch": k + 1, "test_error": e, "train_error": e / 2}
+                   for k, e in enumerate(errors)],  # fmt: skip
+        "test_error": errors[-1],
+        "command": f"python -m lenet_ref train --seed {seed}",
+        "commit": "abc",
+    }
+    (folder / name).mkdir()
+    (folder / name / "metrics.json").write_text(json.dumps(metrics))
+
+
+def test_error_curves_draw_the_metrics_files(tmp_path):
+    assert F.load_runs(tmp_path) == []
+    F.error_curves_figure([])  # no run: the figure still draws (the paper's line only)
+    fake_run(tmp_path, "sgd-seed0", "sgd", 0, [0.05, 0.02, 0.012])
+    fake_run(tmp_path, "sgd-seed1", "sgd", 1, [0.04, 0.03, 0.011])
+    runs = F.load_runs(tmp_path)
+    assert [F.run_summary(r)["seed"] for r in runs] == [0, 1]
+    assert F.run_summary(runs[1])["test_error"] == 0.011
+    fig = F.error_curves_figure(runs)
+    test_lines = [ln for ln in fig.axes[0].lines if ln.get_gid() == "sgd-test_error"]
+    assert [list(ln.get_ydata()) for ln in test_lines] == [
+        pytest.approx([5.0, 2.0, 1.2]), pytest.approx([4.0, 3.0, 1.1])
+    ]  # fmt: skip
+
+
+def test_incomplete_metrics_file_is_refused(tmp_path):
+    fake_run(tmp_path, "bad", "sgd", 0, [0.05])
+    path = tmp_path / "bad" / "metrics.json"
+    metrics = json.loads(path.read_text())
+    del metrics["commit"]
+    path.write_text(json.dumps(metrics))
+    with pytest.raises(ValueError, match="bad"):
+        F.load_runs(tmp_path)
+
+
+def test_committed_runs_are_complete():
+    """The runs the book draws (book/data/runs): each has its fields, and its last epoch's
+    test error is the one the page prints."""
+    from pathlib import Path
+
+    for run in F.load_runs(Path(__file__).resolve().parents[1] / "book" / "data" / "runs"):
+        summary = F.run_summary(run)
+        assert summary["test_error"] == run["metrics"]["epochs"][-1]["test_error"]
+        assert summary["command"].startswith("python") and summary["commit"]
