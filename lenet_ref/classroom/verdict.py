@@ -22,6 +22,7 @@ Process tree of one job (see also ``worker``)::
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 
@@ -63,7 +64,8 @@ class RemoteAnswers(guard.Answers):
 def _for_hidden(message: str) -> str:
     """What a hidden test's failure may tell the kernel: no expected values."""
     lines = message.splitlines()
-    kept = lines[:1] + [line for line in lines[1:] if "common mistake" in line]
+    first = re.sub(r"[:;,]?\s*\bexpected\b.*$", "", lines[0]) if lines else ""
+    kept = [first] + [line for line in lines[1:] if "common mistake" in line]
     return "\n".join(kept + ["  (a hidden test: its inputs and expected values are not shown)"])
 
 

@@ -89,6 +89,8 @@ def _tree(value, blobs: list, depth: int = 0):
     if isinstance(value, float):
         return {"float": repr(float(value))}  # keeps nan, inf and every bit of the value
     if isinstance(value, np.ndarray):
+        if value.dtype.str not in DTYPES:
+            raise WireError(f"arrays of dtype {value.dtype} are not plain data")
         blobs.append(np.ascontiguousarray(value).tobytes())
         return {"array": len(blobs) - 1, "dtype": value.dtype.str, "shape": list(value.shape)}
     if isinstance(value, list):
