@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .collect import MAX_ENTRY_BYTES, META, submission_issues
+from .collect import MAX_ENTRY_BYTES, META, clean_name, submission_issues
 from .course import NotebookSpec
 from .issues import Issue
 from .scan import scan_cells
@@ -29,6 +30,7 @@ MAX_FILE_BYTES = 20_000_000  # a notebook of these exercises is well under 1 MB 
 MAX_DEPTH = 100  # levels of JSON nesting in a notebook without outputs (a real one has < 10)
 NORMALIZED = "normalized"  # in the submission's META folder: the notebooks nbgrader is given
 FLAGS = ("grade", "solution", "locked", "task")
+CELL_ID = re.compile(r"[a-zA-Z0-9_-]{1,64}")  # nbformat 4.5's cell id
 
 
 @dataclass
@@ -71,8 +73,34 @@ def _number(value) -> float | None:
     return number if number == number and abs(number) != float("inf") else None
 
 
-def _nbgrader_meta(meta, where: str, points: dict, changes: list[str]) -> dict | None:
-    """A cell's nbgrader metadata with every value of the type nbgrader uses, or None."""
+def _released_meta(spec: NotebookSpec, grade_id: str) -> dict | None:
+    """The flags and points the release gives the cell ``grade_id`` (None: not its cell)."""
+    if grade_id in spec.locked:
+        meta = spec.locked[grade_id].get("metadata", {}).get("nbgrader", {})
+        return {k: meta[k] for k in (*FLAGS, "points") if k in meta}
+    if grade_id in spec.all_ids:  # an answer cell
+        meta = {"grade": grade_id in spec.points, "solution": True, "locked": False, "task": False}
+        return {**meta, "points": spec.points[grade_id]} if meta["grade"] else meta
+    return None
+
+
+def _valid_for_nbgrader(meta: dict, cell_type: str) -> bool:
+    """nbgrader's own rules (``MetadataValidatorV3``): what it would refuse to grade."""
+    grade, solution = meta.get("grade", False), meta.get("solution", False)
+    if grade and _number(meta.get("points")) is None:
+        return False
+    if meta.get("task", False):
+        return cell_type == "markdown"
+    return cell_type != "markdown" or grade == solution
+
+
+def _nbgrader_meta(meta, cell_type: str, where: str, spec: NotebookSpec, changes: list[str]):
+    """A cell's nbgrader metadata as nbgrader can use it, or None (an ordinary cell).
+
+    A cell the release knows (by its grade_id) gets the release's flags and points, as
+    nbgrader would enforce them. Any other loses its nbgrader metadata: nbgrader would drop
+    its id and then fail on the notebook (``add_missing_task_cells``: KeyError 'grade_id').
+    """
     if not isinstance(meta, dict):
         changes.append(f"{where}: nbgrader metadata {type(meta).__name__}, not a mapping: removed")
         return None
@@ -80,30 +108,40 @@ def _nbgrader_meta(meta, where: str, points: dict, changes: list[str]) -> dict |
     if isinstance(grade_id, (int, float)) and not isinstance(grade_id, bool):
         changes.append(f"{where}: grade_id {grade_id!r} is a number: taken as the text {str(grade_id)!r}")
         grade_id = str(grade_id)
-    if not isinstance(grade_id, str) or not grade_id:
-        changes.append(f"{where}: grade_id {grade_id!r} is not a name: nbgrader metadata removed")
+    released = _released_meta(spec, grade_id) if isinstance(grade_id, str) else None
+    if released is None:
+        changes.append(f"{where}: grade_id {grade_id!r} is not a cell of the release: nbgrader "
+                       "metadata removed")  # fmt: skip
         return None
-    fixed = dict(meta, grade_id=grade_id)
-    for flag in FLAGS:
-        if flag in fixed and not isinstance(fixed[flag], bool):
-            value = fixed[flag]
-            truth = value in (1, "1") or (isinstance(value, str) and value.strip().lower() == "true")
-            changes.append(f"{where} ({grade_id}): {flag} = {value!r} taken as {truth}")
-            fixed[flag] = truth
-    if fixed.get("grade") or fixed.get("points") is not None:
-        value = fixed.get("points")
-        number = _number(value)
-        if number is None or number < 0 or not isinstance(value, (int, float)) or isinstance(value, bool):
-            taken = number if number is not None and number >= 0 else points.get(grade_id, 0.0)
-            changes.append(f"{where} ({grade_id}): points = {value!r} taken as {taken:g}")
-            fixed["points"] = taken
-    if not isinstance(fixed.get("schema_version", 3), int) or isinstance(fixed.get("schema_version"), bool):
-        fixed["schema_version"] = 3
+    differs = [f"{k} = {meta.get(k)!r}" for k, v in released.items()
+               if not (meta.get(k) == v and type(meta.get(k)) in (type(v), int, float))]  # fmt: skip
+    if differs:
+        changes.append(f"{where} ({grade_id}): {', '.join(differs)} restored as released")
+    fixed = {k: v for k, v in meta.items()
+             if isinstance(v, bool) and k in FLAGS or isinstance(v, str) and k in ("checksum", "cell_type")}
+    fixed.update(released, grade_id=grade_id, schema_version=3)
+    if not _valid_for_nbgrader(fixed, cell_type):
+        changes.append(f"{where} ({grade_id}): a {cell_type} cell now, which nbgrader cannot "
+                       "grade as this cell: graded as an ordinary cell")  # fmt: skip
+        return None
     return fixed
 
 
-def normalize(raw: dict, spec: NotebookSpec) -> tuple[dict, list[str]]:
-    """The notebook nbgrader is given, as a v4 dict, and what was repaired (for a person).
+def submitted_ids(raw: dict) -> set[str]:
+    """Every grade id a notebook's cells name, of whatever type (to tell its assignment)."""
+    found = set()
+    for cell in raw.get("cells") or []:
+        meta = cell.get("metadata") if isinstance(cell, dict) else None
+        nbg = meta.get("nbgrader") if isinstance(meta, dict) else None
+        grade_id = nbg.get("grade_id") if isinstance(nbg, dict) else None
+        if isinstance(grade_id, (str, int, float)) and not isinstance(grade_id, bool):
+            found.add(str(grade_id))
+    return found
+
+
+def normalize(raw: dict, spec: NotebookSpec) -> tuple[dict, list[str], set[str]]:
+    """The notebook nbgrader is given, as a v4 dict; what was repaired (for a person); and
+    every grade id the submitted cells named (to tell which assignment it is).
 
     Outputs are cleared (nbgrader clears them before running anyway) and sources joined;
     cells that are not cells are dropped; nbgrader metadata that is not a mapping, or whose
@@ -118,6 +156,7 @@ def normalize(raw: dict, spec: NotebookSpec) -> tuple[dict, list[str]]:
         version = raw.get("nbformat")
         raw = json.loads(json.dumps(nbformat.convert(nbformat.from_dict(raw), 4)))
         changes.append(f"nbformat {version} converted to 4")
+    submitted = submitted_ids(raw)
     cells, seen, ids = [], set(), set()
     for index, cell in enumerate(raw.get("cells") or []):
         where = f"cell {index}"
@@ -126,10 +165,13 @@ def normalize(raw: dict, spec: NotebookSpec) -> tuple[dict, list[str]]:
         if kind not in ("code", "markdown", "raw") or source is None:
             changes.append(f"{where}: not a notebook cell: dropped")
             continue
-        meta = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
-        meta = {k: v for k, v in meta.items() if k != "nbgrader"}
-        if "nbgrader" in (cell.get("metadata") or {}):
-            nbg = _nbgrader_meta(cell["metadata"]["nbgrader"], where, spec.points, changes)
+        original = cell.get("metadata", {})
+        if not isinstance(original, dict):
+            changes.append(f"{where}: metadata {type(original).__name__}, not a mapping: removed")
+            original = {}
+        meta = {k: v for k, v in original.items() if k != "nbgrader"}
+        if "nbgrader" in original:
+            nbg = _nbgrader_meta(original["nbgrader"], kind, where, spec, changes)
             if nbg is not None and nbg["grade_id"] in seen:
                 changes.append(f"{where}: a copy of cell {nbg['grade_id']!r} (the id is used "
                                "above): graded as an ordinary cell")  # fmt: skip
@@ -138,8 +180,8 @@ def normalize(raw: dict, spec: NotebookSpec) -> tuple[dict, list[str]]:
                 meta["nbgrader"] = nbg
         fresh = {"cell_type": kind, "metadata": meta, "source": source}
         cell_id = cell.get("id")
-        if not isinstance(cell_id, str) or cell_id in ids or not 0 < len(cell_id) <= 64:
-            cell_id = f"cell-{index}"
+        if not isinstance(cell_id, str) or cell_id in ids or not CELL_ID.fullmatch(cell_id):
+            cell_id = next(f"cell-{index}-{k}" for k in range(len(ids) + 1) if f"cell-{index}-{k}" not in ids)
         ids.add(cell_id)
         fresh["id"] = cell_id
         if kind == "code":
@@ -148,39 +190,40 @@ def normalize(raw: dict, spec: NotebookSpec) -> tuple[dict, list[str]]:
             fresh["attachments"] = cell["attachments"]
         cells.append(fresh)
     metadata = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
-    return {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}, changes
+    return {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}, changes, submitted
 
 
 def _read_notebook(path: Path, spec: NotebookSpec):
-    """(normalized notebook, what was repaired, None) or (None, [], why it is not one)."""
+    """(normalized notebook, what was repaired, its grade ids, None), or
+    (None, [], set(), why it is not one)."""
     import nbformat
 
     if path.is_symlink() or not path.is_file():
-        return None, [], "not a regular file"
+        return None, [], set(), "not a regular file"
     size = path.stat().st_size
     if size == 0:
-        return None, [], "empty file"
+        return None, [], set(), "empty file"
     if size > MAX_FILE_BYTES:
-        return None, [], f"{size / 1e6:.0f} MB, more than the {MAX_FILE_BYTES / 1e6:.0f} MB allowed"
+        return None, [], set(), f"{size / 1e6:.0f} MB, more than the {MAX_FILE_BYTES / 1e6:.0f} MB allowed"
     text = path.read_bytes().decode("utf-8", errors="replace")
     try:
         raw = json.loads(text)
     except RecursionError:
-        return None, [], "JSON nested too deep to read"
+        return None, [], set(), "JSON nested too deep to read"
     except ValueError as error:
-        return None, [], f"invalid JSON ({str(error)[:200]})"
+        return None, [], set(), f"invalid JSON ({str(error)[:200]})"
     if not isinstance(raw, dict) or not isinstance(raw.get("cells", raw.get("worksheets")), list):
-        return None, [], "not a notebook (no list of cells)"
+        return None, [], set(), "not a notebook (no list of cells)"
     try:
-        raw, changes = normalize(raw, spec)
+        raw, changes, ids = normalize(raw, spec)
         if _depth(raw) > MAX_DEPTH:
-            return None, [], f"JSON nested more than {MAX_DEPTH} levels deep"
+            return None, [], set(), f"JSON nested more than {MAX_DEPTH} levels deep"
         nb = nbformat.from_dict(raw)
     except RecursionError:
-        return None, [], "JSON nested too deep to read"
+        return None, [], set(), "JSON nested too deep to read"
     except Exception as error:
-        return None, [], f"not a notebook ({type(error).__name__}: {str(error)[:200]})"
-    return nb, changes, None
+        return None, [], set(), f"not a notebook ({type(error).__name__}: {str(error)[:200]})"
+    return nb, changes, ids, None
 
 
 def _ids(nb) -> dict[str, tuple[int, dict]]:
@@ -214,12 +257,13 @@ def _other_notebook(ids: set[str], specs: dict, assignment: str) -> tuple[str | 
     return best, overlap
 
 
-def _check_cells(nb, name: str, spec: NotebookSpec, specs: dict, assignment: str) -> list[Issue]:
-    ids = _ids(nb)
-    if not ids:
+def _check_cells(nb, submitted: set[str], name: str, spec: NotebookSpec, specs: dict,
+                 assignment: str) -> list[Issue]:  # fmt: skip
+    ids = _ids(nb)  # the cells nbgrader will know, in the repaired notebook
+    if not submitted:
         return [Issue("stripped-metadata", "no cell has nbgrader metadata: not graded", name)]
-    mine = len(set(ids) & spec.all_ids)
-    other, theirs = _other_notebook(set(ids), specs, assignment)
+    mine = len(submitted & spec.all_ids)
+    other, theirs = _other_notebook(submitted, specs, assignment)
     if theirs > mine or not mine:  # notebooks share a few ids ("setup"): the most wins
         where = f"its cells are those of {other}" if other else "none of its cells is of this course"
         return [Issue("other-assignment", where, name)]
@@ -278,21 +322,22 @@ def inspect_submission(folder: Path, assignment: str, specs: dict) -> Inspection
         path = notebooks.get(name)
         if path is None and len(strays) == 1 and len(expected) == 1:
             path = strays[0]
-            result.issues.append(Issue("renamed-notebook", f"graded {path.name} as {name}.ipynb", name))
+            result.issues.append(Issue("renamed-notebook", f"graded {clean_name(path.name)} as {name}.ipynb", name))
         if path is None:
             result.issues.append(Issue("missing-notebook", f"{name}.ipynb was not submitted", name))
             continue
-        nb, changes, why = _read_notebook(path, spec)
+        nb, changes, ids, why = _read_notebook(path, spec)
         if nb is None:
-            result.issues.append(Issue("invalid-notebook", f"{path.name}: {why}", name))
+            result.issues.append(Issue("invalid-notebook", f"{clean_name(path.name)}: {why}", name))
             continue
-        if changes:
-            shown = changes[:10] + ([f"and {len(changes) - 10} more"] if len(changes) > 10 else [])
-            result.issues.append(Issue("repaired-notebook", "; ".join(shown), name))
-        issues = _check_cells(nb, name, spec, specs, assignment)
-        result.issues += issues
+        issues = _check_cells(nb, ids, name, spec, specs, assignment)
         # the notebook of another assignment fails every test; one without nbgrader metadata
         # makes nbgrader fail (add_missing_cells cannot place the cells): 0, for a person
+        if not any(i.kind in ("other-assignment", "stripped-metadata") for i in issues):
+            if changes:
+                shown = changes[:10] + [f"and {len(changes) - 10} more"] * (len(changes) > 10)
+                result.issues.append(Issue("repaired-notebook", "; ".join(shown), name))
+        result.issues += issues
         if not any(i.kind in ("other-assignment", "stripped-metadata") for i in issues):
             # the repaired copy of what was submitted, under the submitted name
             result.files[f"{name}.ipynb"] = _write(nb, folder / META / NORMALIZED / name / path.name)
