@@ -39,6 +39,8 @@ import subprocess
 import sys
 import time
 
+from . import cgroup
+
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC = 32, 4096, 16384
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
@@ -46,6 +48,8 @@ SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", 
 DEVICES = ("null", "zero", "full", "random", "urandom")
 STDERR_TAIL = 4000  # characters of the kernel's own stderr kept for the report
 SANDBOX_UID_BASE = 1_990_000  # + the worker's slot: one uid per worker, owning no file
+TMP_FILES = 20_000  # files and folders a kernel may make in its /tmp (and home)
+SANDBOX_HOME = "/tmp/home"
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -119,7 +123,8 @@ def _build_root(spec: dict, cwd: str) -> str:
     for name, link in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
                        ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):  # fmt: skip
         os.symlink(link, f"{root}/dev/{name}")
-    tmpfs = f"size={spec['tmp_bytes']},mode=1777"
+    # the kernel's home is in its /tmp: bounded in bytes and in files, gone with the kernel
+    tmpfs = f"size={spec['tmp_bytes']},nr_inodes={TMP_FILES},mode=1777"
     for place in ("/tmp", "/dev/shm"):
         os.makedirs(root + place, exist_ok=True)
         _mount("tmpfs", root + place, "tmpfs", MS_NOSUID | MS_NODEV, tmpfs)
@@ -297,6 +302,8 @@ def main(argv: list[str]) -> int:
     if argv and argv[0] == "--init":
         return _run_init(spec, kernel_argv)
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the worker gone: so is the kernel
+    if spec.get("cgroups") and not spec.get("zygote"):  # the zygote's helper enters instead
+        cgroup.enter(spec["cgroups"])
     if spec["isolation"] == "namespaces":
         connection = kernel_argv[kernel_argv.index("-f") + 1]
         os.chown(connection, spec["uid"], spec["gid"])  # jupyter_client writes it 0600

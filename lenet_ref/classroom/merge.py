@@ -85,6 +85,11 @@ def failure_issue(result: dict, settings: dict) -> Issue:
     if jail.get("event") == "memory":
         return Issue("memory", f"used {jail['rss_bytes'] / GiB:.2f} GiB, more than the "
                                f"{settings['memory_bytes'] / GiB:.1f} GiB allowed: stopped")  # fmt: skip
+    if result.get("cgroup_memory"):
+        return Issue("memory", f"reached the {settings['memory_bytes'] / GiB:.1f} GiB allowed "
+                               "(memory, files in memory and shared memory counted): stopped")  # fmt: skip
+    if "CellTimeoutError" in log or "Timeout waiting for" in log:
+        return Issue("timeout", "a cell ran past its time limit and did not stop when interrupted")
     if result.get("crashed"):
         return Issue("grader-error", "the grading worker died (out of memory holding the output?)")
     if "Kernel died" in log or "DeadKernelError" in log or jail.get("event") == "exited":

@@ -24,6 +24,8 @@ import time
 import traceback
 from io import StringIO
 
+from . import cgroup, jail
+
 KERNEL_NAME = "lenet-sandbox"
 LOG_TAIL = 20_000  # characters of nbgrader's log sent back per job
 # The student's id inside the job's scratch course: whatever the real one holds (glob
@@ -76,18 +78,23 @@ def prepare(job: dict, settings: dict, slot: int) -> dict:
     shutil.copyfile(settings["template_db"], gradebook)
     os.chmod(gradebook, 0o600)
     uid = settings["uid_base"] + slot
-    home, run_dir = os.path.join(root, "kernel", "home"), os.path.join(root, "kernel", "run")
-    for folder in (home, run_dir, os.path.join(root, "jail"), os.path.join(root, "newroot")):
+    sandboxed = settings["isolation"] == "namespaces"
+    run_dir = os.path.join(root, "kernel", "run")
+    # sandboxed, the home is in the kernel's own /tmp (a bounded tmpfs); else on this disk
+    home = jail.SANDBOX_HOME if sandboxed else os.path.join(root, "kernel", "home")
+    for folder in ([run_dir] if sandboxed else [run_dir, home]) + [os.path.join(root, "jail"),
+                                                                   os.path.join(root, "newroot")]:  # fmt: skip
         os.makedirs(folder, mode=0o700)
-    if settings["isolation"] == "namespaces":
-        for folder in (home, run_dir):
-            os.chown(folder, uid, uid)
+    if sandboxed:
+        os.chown(run_dir, uid, uid)
     spec = {
         "isolation": settings["isolation"], "uid": uid, "gid": uid,
         "memory_bytes": settings["memory_bytes"], "cpu_seconds": settings["cpu_seconds"],
         "file_bytes": settings["file_bytes"], "nproc": settings["nproc"],
         "tmp_bytes": settings["tmp_bytes"], "ro_paths": settings["ro_paths"],
-        "rw_paths": [home, run_dir], "root_dir": os.path.join(root, "newroot"),
+        "rw_paths": [run_dir], "root_dir": os.path.join(root, "newroot"),
+        "cgroups": cgroup.create(f"slot-{slot}-job-{job['id']}", settings["memory_bytes"],
+                                 settings["nproc"]),
         "status_dir": os.path.join(root, "jail"), "env": _kernel_env(settings, home, run_dir),
         "zygote": settings.get("zygote_socket"),
         "overlays": [[settings["handouts"][job["assignment"]], settings["package_dir"]]],
@@ -198,13 +205,16 @@ def grade(job: dict, settings: dict, slot: int, course_config) -> dict:
                        SCRATCH_STUDENT, server.verdicts, checks)  # fmt: skip
         _, feedback_log = _run(GenerateFeedback, cfg)
         log += feedback_log
+    memory = cgroup.out_of_memory(spec["cgroups"])
+    cgroup.remove(spec["cgroups"])
     status_path = os.path.join(job["dir"], "jail", "status.json")
     jail_status = None
     if os.path.exists(status_path):
         with open(status_path) as f:
             jail_status = json.load(f)
     return {"id": job["id"], "graded": graded, "log": log[-LOG_TAIL:], "jail": jail_status,
-            "verdicts": server.verdicts, "seconds": round(time.monotonic() - started, 3)}  # fmt: skip
+            "verdicts": server.verdicts, "cgroup_memory": memory,
+            "seconds": round(time.monotonic() - started, 3)}  # fmt: skip
 
 
 def start_zygote(settings: dict):

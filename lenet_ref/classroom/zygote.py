@@ -25,7 +25,7 @@ import signal
 import socket
 import sys
 
-from . import jail
+from . import cgroup, jail
 
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWPID = 0x20000, 0x08000000, 0x40000000, 0x20000000
 MS_REC, MS_PRIVATE = 16384, 1 << 18
@@ -75,6 +75,7 @@ def _serve_one(conn: socket.socket) -> int:
     request = json.loads(conn.makefile().readline())
     with open(request["spec"]) as f:
         spec = json.load(f)
+    cgroup.enter(spec.get("cgroups"))  # the kernel's memory, CPU share and processes
     _unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWPID)
     jail._mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing we mount shows outside
     first = os.fork()

@@ -1,5 +1,6 @@
 """Submissions made from the course's own notebooks, to test the grading: the solution,
-the untouched student notebook, known wrong answers and cheats.
+the untouched student notebook and known wrong answers. (Cheats are graded where they can be
+caught, by the class grader's sandbox: tests/test_grade_class_verdicts.py.)
 
 A mistake is a small edit of one solution cell (``old`` -> ``new``), with the test cells
 it must lose (``fails``). The test suite applies each one and checks, through the same
@@ -10,7 +11,6 @@ draws its wrong answers from here too.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,13 +52,6 @@ def with_mistakes(assignment: str, mistakes) -> nbformat.NotebookNode:
         if m.old not in cell.source:
             raise ValueError(f"mistake {m.name!r}: {m.old!r} is not in cell {m.cell!r}")
         cell.source = cell.source.replace(m.old, m.new)
-    return nb
-
-
-def with_cell(nb: nbformat.NotebookNode, index: int, source: str) -> nbformat.NotebookNode:
-    """A copy of nb with a plain code cell (no nbgrader metadata) inserted at ``index``."""
-    nb = copy.deepcopy(nb)
-    nb.cells.insert(index, nbformat.v4.new_code_cell(source))
     return nb
 
 
@@ -196,27 +189,3 @@ GRADED_MISTAKES = {
 def graded_mistakes(assignment: str) -> list[Mistake]:
     names = GRADED_MISTAKES[assignment]
     return [m for m in MISTAKES[assignment] if m.name in names]
-
-
-# Cheats, as (cell, old, new, fails): answers that borrow the reference or PyTorch.
-CHEATS = {
-    "ch1_convolution": [
-        Mistake("correlate2d calls lenet_ref", "correlate2d",
-                "    H, W = image.shape\n",
-                "    from lenet_ref.numpy import conv_forward as reference\n"
-                "    return reference(image[None, None], kernel[None, None], np.zeros(1))[0][0, 0]\n",
-                _t("correlate2d_example", "correlate2d_random")),
-        Mistake("conv_forward calls PyTorch", "conv_forward",
-                "    N, C, H, W = x.shape\n",
-                "    import torch\n    import torch.nn.functional as F\n"
-                "    t = torch.from_numpy\n    return F.conv2d(t(x), t(w), t(b)).numpy(), (x, w, b)\n",
-                _t("conv_forward_shape", "conv_forward_one_map", "conv_forward_maps_and_batch")),
-    ],
-}  # fmt: skip
-
-# Patches, inserted as new cells: at the very top (before the setup cell) and after it.
-PATCH_BEFORE_SETUP = "import numpy as np\nnp.array_equal = lambda *args, **kwargs: True\n"
-PATCH_AFTER_SETUP = (
-    "import lenet_ref.grading.expect as expect\n"
-    "expect.close = lambda *args, **kwargs: None\n"
-)
