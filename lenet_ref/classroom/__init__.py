@@ -8,11 +8,15 @@ one idea each:
 - ``checks``   what can be told before running a notebook (invalid, renamed, edited tests);
 - ``scan``     a static look at student code for what a solution should not need;
 - ``jail``     the sandbox every student kernel runs in;
-- ``zygote``   kernels forked warm, numpy, PyTorch and the checks imported once per worker;
-- ``capped``   nbgrader's Execute, with the output a kernel can send bounded;
+- ``sandbox``  what a kernel may import: ipykernel, numpy, matplotlib, the assignment's hand-out;
+- ``cgroup``   a control group per kernel: memory, an equal CPU share, processes;
+- ``zygote``   kernels forked warm, numpy and ipykernel imported once per worker;
+- ``verdict``  the trusted server that runs every check cell's check and records its verdict;
+- ``capped``   nbgrader's Execute, with the output a kernel can send bounded, telling the
+  verdict server which cell runs;
 - ``worker``   a trusted process running nbgrader on one submission at a time;
 - ``pool``     the workers, the queue and the wall clock;
-- ``merge``    scores and reasons from an autograded notebook, into the gradebook;
+- ``merge``    scores (check cells: from the verdicts) and reasons, into the gradebook;
 - ``state``    what is graded, on disk, so that a stopped run goes on where it was;
 - ``issues``   the reasons a submission needs a look;
 - ``report``   score distributions, what needs a look, the CSV;
