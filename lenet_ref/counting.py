@@ -1,14 +1,16 @@
 """Trainable parameters and connections, layer by layer (Sec. II.B of the paper).
 
-A *connection* is one input feeding one unit (the bias counts as an input of value 1), so
-a layer has as many connections as multiply-adds. Weight sharing is why the two counts
-differ: C1 has 122,304 connections but only 156 trainable parameters, because all 784
-units of a feature map share one 5x5 kernel and one bias.
+A *connection* is one input feeding one unit (the bias counts as an input of value 1).
+Weight sharing is why connections and trainable parameters differ: C1 has 122,304
+connections but only 156 trainable parameters, because all 784 units of a feature map
+share one 5x5 kernel and one bias.
 
-*Multiply-adds* count the arithmetic of one image's forward pass: one per weighted input of
-a convolution or dense unit, one per subsampling unit (its coefficient; the window sum is
-additions), one per component of an RBF unit's squared distance, none for parameter-free
-pooling.
+*Multiply-adds* count the arithmetic of one image's forward pass, and they are not the
+connections: one per weighted input of a convolution or dense unit (the bias connection is
+an addition only), one per subsampling unit (its coefficient; the window sum is additions),
+one per component of an RBF unit's squared distance, none for parameter-free pooling. So every
+layer with biases or subsampling has fewer multiply-adds than connections (the paper's
+network: 340,908 connections, 328,096 multiply-adds); ``format_table`` prints both.
 
 The counts walk the same layer list (``lenet_ref.spec.network``) that both networks are
 built from, so they count what the code builds, for any options or preset.

@@ -18,8 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 
 # --- Input -----------------------------------------------------------------------------
-# Sec. II.B: the 28x28 MNIST digit is centred in a 32x32 field, so that distinctive
-# features (stroke end-points, corners) can appear in the centre of C1's receptive fields.
+# Sec. II.B: the 32x32 input is larger than the largest character (at most 20x20 pixels,
+# centred in the 28x28 MNIST field) so that potential distinctive features such as stroke
+# end-points or corners can appear in the centre of the receptive fields of the
+# highest-level feature detectors: the centres of C3's receptive fields tile a 20x20 area
+# in the middle of the 32x32 input (lenet_ref.figures.receptive_fields computes it).
 MNIST_SIZE = 28
 INPUT_SIZE = 32
 # Sec. II.B: "the background level (white) corresponds to a value of -0.1 and the
@@ -216,8 +219,15 @@ def connection_mask(table: tuple[tuple[int, ...], ...], in_maps: int) -> np.ndar
 
 
 # --- The paper's counts, Sec. II.B ---------------------------------------------------------
-# (trainable parameters, connections) per layer. The output layer has 84 x 10 connections
-# and no trainable parameter: its centres are fixed codes.
+# (trainable parameters, connections) per layer. The paper states both numbers for C1 to S4
+# only; for C5 it states the connections (48,120 "trainable connections"), for F6 the
+# parameters (10,164), for the output layer neither. The other numbers are derived:
+# C5's parameters equal its connections (each 1x1 map's kernel is used once), F6's
+# connections equal its parameters (fully connected), and the output layer's 840 = 84 x 10
+# connections and 0 trainable parameters are what make the per-layer numbers add up to the
+# totals that Sec. II-A states (340,908 connections, 60,000 trainable parameters): the
+# paper keeps the RBF centres fixed, "at least initially" (Sec. II-B). PAPER_STATED says
+# which numbers are the paper's own.
 PAPER_COUNTS: dict[str, tuple[int, int]] = {
     "C1": (156, 122_304),
     "S2": (12, 5_880),
@@ -227,8 +237,17 @@ PAPER_COUNTS: dict[str, tuple[int, int]] = {
     "F6": (10_164, 10_164),
     "output": (0, 840),
 }
-PAPER_PARAMETERS = 60_000
-PAPER_CONNECTIONS = 340_908
+PAPER_STATED: dict[str, tuple[str, ...]] = {
+    "C1": ("parameters", "connections"),
+    "S2": ("parameters", "connections"),
+    "C3": ("parameters", "connections"),
+    "S4": ("parameters", "connections"),
+    "C5": ("connections",),
+    "F6": ("parameters",),
+    "output": (),
+}
+PAPER_PARAMETERS = 60_000  # Sec. II-A, stated
+PAPER_CONNECTIONS = 340_908  # Sec. II-A, stated
 PAPER_TEST_ERROR = 0.0095  # Sec. III.B, no distortions, 20 passes
 
 # --- Options ---------------------------------------------------------------------------
@@ -242,7 +261,7 @@ MODERN_OPTIONS = {"activation": "relu", "pool": "max", "c3": "full", "head": "so
 
 # --- Layer descriptions ----------------------------------------------------------------
 # A network is a list of these. Each layer is a weighted sum (or a pooling) followed by an
-# optional activation, as every unit up to F6 is in the paper (Sec. II.A). Parameter names
+# optional activation, as every unit up to F6 is in the paper (Sec. II.B). Parameter names
 # are "<layer name>.<param>", the same in the NumPy parameter dict and the PyTorch
 # state_dict.
 
@@ -471,7 +490,7 @@ PRESETS: dict[str, Preset] = {
         "deeplearning-net",
         "the Theano tutorial's LeNet: 20 and 50 kernels, max pooling then tanh, 500 hidden units, softmax",
         "tanh", "max", maps=(20, 50), hidden=(500,), act_after_pool=True, lr=0.01, init="glorot",
-        reported="about 1.4 % test error (deeplearning.net tutorial, 'Convolutional Neural Networks (LeNet)')",
+        reported="0.92 % test error (deeplearning.net tutorial, 'Convolutional Neural Networks (LeNet)')",
     ),
     "keras-relu": _tutorial(
         "keras-relu",
@@ -485,9 +504,12 @@ PRESETS: dict[str, Preset] = {
         "C1 with 'same' padding on 28x28, sigmoid, average pooling, dense 120/84/10, softmax",
         "sigmoid", "avg", pad1=2, optimizer="adam", lr=0.003, init="glorot",
     ),
+    # The LeNet of Dive into Deep Learning's PyTorch Chinese edition (d2lzh_pytorch, the
+    # seed text "LeNet 模型原理及pytorch代码"); today's d2l-en LeNet pads C1 by 2 and uses
+    # average pooling, the tf-sigmoid-same layout.
     "d2l-sigmoid-max": _tutorial(
         "d2l-sigmoid-max",
-        "28x28 unpadded input, sigmoid, max pooling, 16*4*4 -> 120 -> 84 -> 10, softmax",
+        "d2lzh_pytorch's: 28x28 unpadded, sigmoid, max pooling, 16*4*4 -> 120 -> 84 -> 10, softmax",
         "sigmoid", "max", optimizer="adam", lr=0.003, init="glorot",
     ),
 }  # fmt: skip

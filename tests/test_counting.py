@@ -48,3 +48,17 @@ def test_counts_equal_the_torch_networks_parameters(options):
 def test_table_prints_the_totals():
     text = format_table(layer_counts())
     assert "60,000" in text and "340,908" in text and "C3" in text
+
+
+def test_the_derived_paper_counts_make_the_stated_totals():
+    """spec.PAPER_STATED names what Sec. II-B states; the numbers it does not state are
+    derived, and with them the layers add up to the totals that Sec. II-A states."""
+    from lenet_ref import counting
+
+    assert set(spec.PAPER_STATED) == set(spec.PAPER_COUNTS)
+    params = sum(p for p, _ in spec.PAPER_COUNTS.values())
+    conns = sum(c for _, c in spec.PAPER_COUNTS.values())
+    assert (params, conns) == (spec.PAPER_PARAMETERS, spec.PAPER_CONNECTIONS)
+    assert spec.PAPER_STATED["output"] == ()  # 840 and 0 are inferred from the totals
+    macs = counting.total_multiply_adds(counting.layer_counts())
+    assert f"{macs:,} multiply-adds" in counting.__doc__
