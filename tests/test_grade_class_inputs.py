@@ -66,8 +66,6 @@ ZIP_CLASS = {
     "zcorrupt-data": (FULL, {"left-out"}),
     "zcorrupt": (0, {"left-out", "missing-notebook"}),
 }
-# the lead's part of issue 10: nbgrader strips an id's spaces and reads it as a glob pattern
-NEEDS_SAFE_INTERNAL_ID = {GLOB_ID, SPACED_ID}
 
 
 def _copy(nb: dict) -> dict:
@@ -294,6 +292,23 @@ def test_entries_that_belong_to_nobody_are_listed(specs, tmp_path):
     assert not (tmp_path / "evil").exists()
 
 
+def test_a_folder_inside_a_folder_and_misnamed_folders(course, specs, tmp_path):
+    right = toy.toy_notebooks(course)["toy"][1]
+    toy.submit(tmp_path / "in" / "export", "alice", "toy", right)  # one folder above the class
+    toy.submit(tmp_path / "in" / "export", "bob", "toy (final)", right, name="toy.ipynb")  # misnamed
+    toy.submit(tmp_path / "in" / "export", "carol", "toy", right)
+    (tmp_path / "in" / "export" / "carol" / "toy.ipynb").write_text("{}")  # a draft beside it
+    (tmp_path / "in" / "export" / "stray.ipynb").write_text("{}")
+    root = collect(tmp_path / "in", ["toy"], tmp_path / "out", tmp_path / "s", specs[1], None, "")
+    seen = _inspect_all(root, specs[0])
+    assert set(seen) == {"alice", "bob", "carol"}
+    assert seen["alice"].issues == [] and seen["carol"].issues == []
+    assert json.loads((root / "carol" / "toy" / "toy.ipynb").read_text()) == right  # not the draft
+    assert _kinds(seen["bob"]) == {"odd-packaging"} and seen["bob"].gradable == {"toy"}
+    assert "toy (final)/toy.ipynb was not in toy/" in seen["bob"].issues[0].detail
+    assert collect_module.unplaced(root) == ["export/stray.ipynb: no <student>/<assignment>/ in its path"]
+
+
 def test_normalize_leaves_a_clean_notebook_as_it_is(course, specs):
     right = toy.toy_notebooks(course)["toy"][1]
     fixed, changes, ids = normalize(_copy(right), specs[0]["toy"]["toy"])
@@ -351,12 +366,7 @@ def graded_folder_class(course, tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("student", [
-    pytest.param(s, marks=pytest.mark.xfail(reason="grade.py/worker.py must give nbgrader a safe "
-                                                   "internal student id (the lead's part)", strict=False))
-    if s in NEEDS_SAFE_INTERNAL_ID else s
-    for s in sorted(FOLDER_CLASS)
-])  # fmt: skip
+@pytest.mark.parametrize("student", sorted(FOLDER_CLASS))
 def test_grade_class_grades_or_lists_every_odd_submission(graded_folder_class, student):
     records, stdout = graded_folder_class
     _check(records, stdout, student, FOLDER_CLASS[student])

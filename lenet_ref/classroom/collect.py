@@ -33,6 +33,8 @@ import subprocess
 import sys
 import unicodedata
 import zipfile
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -110,19 +112,24 @@ class _Stager:
         self.subs: dict[tuple[str, str], _Staged] = {}
         self.unplaced: list[str] = []
 
-    def place(self, parts: tuple[str, ...], strict_only: bool = False):
-        """``(student, assignment, rest)`` for an entry's path parts, or None.
+    def level(self, entries: list[_Entry]) -> int | None:
+        """How many folders stand above the students' folders (None: no assignment's folder)."""
+        levels = Counter(k - 1 for e in entries for k in range(1, len(e.parts) - (not e.is_dir))
+                         if e.parts[k] in self.assignments)  # fmt: skip
+        return levels.most_common(1)[0][0] if levels else None
 
-        ``<...>/<student>/<assignment>/<rest>`` (any top folders); else a notebook named as
-        one of an assignment's, in a folder named as the student: ``<...>/<student>/x.ipynb``.
+    def place(self, parts: tuple[str, ...], level: int):
+        """``(student, assignment, rest, in place)`` for an entry's path parts, or None.
+
+        ``<level folders>/<student>/<assignment>/<rest>``; else a notebook named as one of an
+        assignment's anywhere below ``<student>/``: taken for it, not in place.
         """
-        for k in range(1, len(parts) - 1):
-            if parts[k] in self.assignments:
-                return parts[k - 1], parts[k], parts[k + 1 :]
-        if strict_only or len(parts) < 2 or not parts[-1].endswith(".ipynb"):
+        if len(parts) > level + 1 and parts[level + 1] in self.assignments:
+            return parts[level], parts[level + 1], parts[level + 2 :], True
+        assignment = self.notebooks.get(parts[-1][: -len(".ipynb")]) if parts[-1].endswith(".ipynb") else None
+        if assignment is None or len(parts) < level + 2:
             return None
-        assignment = self.notebooks.get(parts[-1][: -len(".ipynb")])
-        return (parts[-2], assignment, parts[-1:]) if assignment else None
+        return parts[level], assignment, parts[level + 1 :], False
 
     def submission(self, student: str, assignment: str) -> _Staged:
         key = (clean_name(student), assignment)
@@ -138,7 +145,8 @@ class _Stager:
     def note(self, key, kind: str, detail: str) -> None:
         self.subs[key].issues.append(Issue(kind, detail))
 
-    def add(self, student: str, assignment: str, rest: tuple[str, ...], size: int, copy) -> None:
+    def add(self, student: str, assignment: str, rest: tuple[str, ...], size: int, copy,
+            in_place: bool = True) -> None:  # fmt: skip
         """One file of a submission; ``copy(target)`` writes its bytes (may raise)."""
         sub = self.submission(student, assignment)
         shown = clean_name("/".join(rest))
@@ -168,7 +176,9 @@ class _Stager:
             return None
         sub.files += not notebook
         sub.bytes += target.stat().st_size
-        if len(rest) > 1:
+        if not in_place:
+            sub.nested.append(f"{shown} was not in {assignment}/: taken as its {name}")
+        elif len(rest) > 1:
             sub.nested.append(f"{shown} taken as {name}")
         elif name != rest[-1]:
             sub.nested.append(f"the file name {shown!r} is not valid UTF-8 text: taken as {name!r}")
@@ -218,6 +228,18 @@ class _Stager:
         return self.root
 
 
+@dataclass
+class _Entry:
+    """A file, folder or link of the input, by its path below the input's root."""
+
+    parts: tuple[str, ...]
+    size: int = 0
+    copy: Callable[[Path], None] | None = None  # writes its bytes (may raise)
+    is_dir: bool = False
+    is_link: bool = False
+    target: Path | None = None  # a link's, in a folder
+
+
 def _listing(folder: Path) -> list[os.DirEntry]:
     entries = []
     with os.scandir(folder) as it:
@@ -238,61 +260,30 @@ def _copier(path: str):
     return copy
 
 
-def _walk_submission(stager: _Stager, student: str, assignment: str, folder: str, rest=()) -> None:
-    """Every file below one submission's folder; links and deep folders are left out."""
-    if len(rest) > MAX_DEPTH:
-        return
-    try:
-        entries = _listing(Path(folder))
-    except OSError as error:
-        stager.leave_out(student, assignment, f"{'/'.join(rest) or 'the folder'} (unreadable: {error.strerror})")
-        return
-    # notebooks first, then files, then sub-folders: a cut never drops a notebook for a data file
-    entries.sort(key=lambda e: (not e.name.endswith(".ipynb"), e.is_dir(follow_symlinks=False)))
-    for entry in entries:
-        parts = (*rest, entry.name)
-        if entry.name in SKIPPED:
+def _folder_entries(root: Path, unplaced: list[str]) -> list[_Entry]:
+    """Every file, folder and link below ``root``, links not followed, hidden top folders
+    and Jupyter's or macOS's own folders left out."""
+    found, stack = [], [(Path(root), ())]
+    while stack:
+        folder, parts = stack.pop()
+        try:
+            listing = _listing(folder)
+        except OSError as error:
+            unplaced.append(f"{clean_name('/'.join(parts))}: unreadable ({error.strerror})")
             continue
-        if entry.is_symlink():
-            if entry.name.endswith(".ipynb") or not rest:
-                stager.leave_out(student, assignment, f"{'/'.join(parts)} (a symbolic link: not followed)")
-        elif entry.is_dir(follow_symlinks=False):
-            _walk_submission(stager, student, assignment, entry.path, parts)
-        elif entry.is_file(follow_symlinks=False):
-            stager.add(student, assignment, parts, entry.stat(follow_symlinks=False).st_size, _copier(entry.path))
-
-
-def _stage_folder(stager: _Stager, root: Path) -> None:
-    """``root/<student>/<assignment>/...``, and a notebook directly in ``root/<student>/``."""
-    for student in _listing(root):
-        if student.name.startswith(".") or student.name in SKIPPED:
-            continue
-        if student.is_symlink():
-            target = Path(student.path)
-            assignments = [a for a in stager.assignments if (target / a).is_dir()] if target.is_dir() else []
-            for assignment in assignments:
-                stager.leave_out(student.name, assignment, "the student's folder (a symbolic link: not followed)")
-            if not assignments:
-                stager.unplaced.append(f"{clean_name(student.name)}: a symbolic link, not followed")
-            continue
-        if not student.is_dir(follow_symlinks=False):
-            continue
-        entries = _listing(Path(student.path))
-        names = {e.name for e in entries}
-        for entry in entries:
-            if entry.name in stager.assignments:
-                if entry.is_symlink():
-                    stager.leave_out(student.name, entry.name, "the assignment's folder (a symbolic link: not followed)")
-                elif entry.is_dir(follow_symlinks=False):
-                    stager.submission(student.name, entry.name)
-                    _walk_submission(stager, student.name, entry.name, entry.path)
-            elif entry.name.endswith(".ipynb") and entry.is_file(follow_symlinks=False):
-                found = stager.place((student.name, entry.name))
-                if found and found[1] not in names:  # beside the folder it should be in
-                    stager.add(student.name, found[1], (entry.name,), entry.stat(follow_symlinks=False).st_size,
-                               _copier(entry.path))  # fmt: skip
-                    stager.subs[(clean_name(student.name), found[1])].nested.append(
-                        f"{clean_name(entry.name)} was in the student's folder, not in {found[1]}/")
+        for entry in listing:
+            here = (*parts, entry.name)
+            if entry.name in SKIPPED or (not parts and entry.name.startswith(".")):
+                continue
+            if entry.is_symlink():
+                found.append(_Entry(here, is_link=True, target=Path(entry.path)))
+            elif entry.is_dir(follow_symlinks=False):
+                found.append(_Entry(here, is_dir=True))
+                if len(here) <= MAX_DEPTH + 2:
+                    stack.append((Path(entry.path), here))
+            elif entry.is_file(follow_symlinks=False):
+                found.append(_Entry(here, entry.stat(follow_symlinks=False).st_size, _copier(entry.path)))
+    return found
 
 
 def _check_zip(archive: zipfile.ZipFile, path: Path) -> None:
@@ -313,32 +304,55 @@ def _safe(name: str) -> bool:
         and ":" not in parts[0]  # fmt: skip
 
 
-def _stage_zip(stager: _Stager, archive: zipfile.ZipFile) -> bool:
-    """The zip's entries into the staged tree; False when it is not in nbgrader's layout."""
-    infos = [i for i in archive.infolist() if not i.is_dir()]
-    parts = {i.filename: _parts(i.filename) for i in infos}
-    if not any(stager.place(parts[i.filename], strict_only=True) for i in infos if _safe(i.filename)):
-        return False
-    for info in sorted(infos, key=lambda i: (len(parts[i.filename]), i.filename)):  # shallow first
-        if any(p in SKIPPED for p in parts[info.filename]):
-            continue
-        found = stager.place(parts[info.filename]) if _safe(info.filename) else None
-        if found is None:
-            if info.filename.endswith(".ipynb") or not _safe(info.filename):
-                why = "outside the folder" if not _safe(info.filename) else "no <student>/<assignment>/ in its path"
-                stager.unplaced.append(f"{clean_name(info.filename)}: {why}")
-            continue
-        student, assignment, rest = found
-        if stat.S_ISLNK(info.external_attr >> 16):
-            stager.leave_out(student, assignment, f"{'/'.join(rest)} (a symbolic link: not followed)")
+def _zip_entries(archive: zipfile.ZipFile, unplaced: list[str]) -> list[_Entry]:
+    found = []
+    for info in archive.infolist():
+        if not _safe(info.filename):
+            unplaced.append(f"{clean_name(info.filename)}: outside the folder")
             continue
 
         def copy(target: Path, info=info) -> None:
             with archive.open(info) as src, open(target, "wb") as out:
                 shutil.copyfileobj(src, out)
 
-        stager.add(student, assignment, rest, info.file_size, copy)
-    return True
+        found.append(_Entry(_parts(info.filename), info.file_size, copy, is_dir=info.is_dir(),
+                            is_link=stat.S_ISLNK(info.external_attr >> 16)))  # fmt: skip
+    return [e for e in found if not any(p in SKIPPED for p in e.parts)]
+
+
+def _stage(stager: _Stager, entries: list[_Entry], level: int) -> None:
+    """Each entry to its student and assignment: in place first, then what is elsewhere."""
+    placed = [(e, stager.place(e.parts, level)) for e in entries]
+    placed.sort(key=lambda pair: (pair[1] is None or not pair[1][3], len(pair[0].parts), pair[0].parts))
+    for entry, found in placed:
+        if found is None:
+            _unplaced(stager, entry, level)
+            continue
+        student, assignment, rest, in_place = found
+        if entry.is_link:
+            if entry.parts[-1].endswith(".ipynb") or len(rest) <= 1:
+                what = "/".join(rest) if rest else "the assignment's folder"
+                stager.leave_out(student, assignment, f"{what} (a symbolic link: not followed)")
+        elif entry.is_dir:
+            if not rest:
+                stager.submission(student, assignment)
+        elif len(rest) <= MAX_DEPTH + 1:
+            stager.add(student, assignment, rest, entry.size, entry.copy, in_place)
+
+
+def _unplaced(stager: _Stager, entry: _Entry, level: int) -> None:
+    """An entry that belongs to no submission: a link to a student's folder is that student's;
+    a notebook is listed; anything else (a README beside the students) is let be."""
+    shown = clean_name("/".join(entry.parts))
+    if entry.is_link and len(entry.parts) == level + 1:
+        target = entry.target
+        assignments = [a for a in stager.assignments if target and (target / a).is_dir()]
+        for assignment in assignments:
+            stager.leave_out(entry.parts[-1], assignment, "the student's folder (a symbolic link: not followed)")
+        if not assignments:
+            stager.unplaced.append(f"{shown}: a symbolic link, not followed")
+    elif entry.parts[-1].endswith(".ipynb"):
+        stager.unplaced.append(f"{shown}: no <student>/<assignment>/ in its path")
 
 
 def find_submissions(root: Path, assignments: list[str]) -> list[tuple[str, str, Path]]:
@@ -381,8 +395,7 @@ def collect(path: Path, assignments: list[str], dest: Path, scratch: Path, relea
     path, scratch = Path(path), Path(scratch)
     stager = _Stager(scratch / STAGED, assignments, release)
     if path.is_dir():
-        _stage_folder(stager, path)
-        return stager.finish()
+        return _stage_folder(stager, path)
     if not path.is_file():
         raise FileNotFoundError(f"no submissions at {path}: give a folder or a zip")
     if not zipfile.is_zipfile(path):
@@ -390,7 +403,10 @@ def collect(path: Path, assignments: list[str], dest: Path, scratch: Path, relea
     try:
         with zipfile.ZipFile(path) as archive:
             _check_zip(archive, path)
-            if _stage_zip(stager, archive):
+            entries = _zip_entries(archive, stager.unplaced)
+            level = stager.level(entries)
+            if level is not None:
+                _stage(stager, entries, level)
                 return stager.finish()
     except (zipfile.BadZipFile, OSError, EOFError) as error:
         raise ValueError(f"{path} cannot be read as a zip: {error}") from error
@@ -401,7 +417,14 @@ def collect(path: Path, assignments: list[str], dest: Path, scratch: Path, relea
             "--assignment A (and --collect-regexp if its file names differ from nbgrader's "
             "example)"
         )
+    stager.unplaced.clear()
     collected = scratch / "lms"
     _zip_collect(path, lms_assignment, collected, scratch / "lms-course", release, regexp)
-    _stage_folder(stager, collected)
+    return _stage_folder(stager, collected)
+
+
+def _stage_folder(stager: _Stager, root: Path) -> Path:
+    entries = _folder_entries(root, stager.unplaced)
+    level = stager.level(entries)
+    _stage(stager, entries, 0 if level is None else level)
     return stager.finish()
