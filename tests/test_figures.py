@@ -212,3 +212,13 @@ def test_committed_runs_are_complete():
         summary = F.run_summary(run)
         assert summary["test_error"] == run["metrics"]["epochs"][-1]["test_error"]
         assert summary["command"].startswith("python") and summary["commit"]
+
+
+def test_importing_the_figures_imports_neither_matplotlib_nor_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, lenet_ref.figures\n"
+            "assert 'matplotlib' not in sys.modules and 'torch' not in sys.modules")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
