@@ -36,16 +36,37 @@ from lenet_ref.classroom.simulate import simulate_class
 REPO = Path(__file__).resolve().parents[1]
 
 
+PHASES = {  # where a notebook's time goes in a worker (lenet_ref/classroom/worker.py)
+    "prepare": "scratch course, gradebook copy, jail spec",
+    "kernel_start": "from nbgrader's Execute to the kernel's first cell",
+    "cells": "running the cells (the checks included)",
+    "checks": "  of which the checks, the student's functions included",
+    "autograde": "nbgrader's autograde in all (kernel and cells included)",
+    "feedback": "verdicts into the gradebook, feedback HTML",
+    "cleanup": "control group, status",
+}
+
+
+def print_breakdown(records) -> None:
+    """Median seconds per notebook of each phase, in a worker."""
+    print("    where a notebook's time goes (median seconds in a worker):")
+    for phase, what in PHASES.items():
+        values = [r["phases"][phase] for r in records if r.get("phases", {}).get(phase) is not None]
+        if values:
+            print(f"      {phase:13s} {statistics.median(values):5.2f}  {what}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=100)
     parser.add_argument("--serial-students", type=int, default=4)
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
     parser.add_argument("--out", default=None, help="keep everything here (default: a temporary folder)")
+    parser.add_argument("--assignments", nargs="+", default=None, help="default: all")
     args = parser.parse_args()
 
     course = load_course(REPO)
-    assignments = course.assignments()
+    assignments = args.assignments or course.assignments()
     with tempfile.TemporaryDirectory(prefix="bench-grade-class-") as scratch:
         base = Path(args.out or scratch)
         kinds = simulate_class(course, assignments, args.students, base / "class")
@@ -68,6 +89,7 @@ def main() -> None:
         for a in assignments:
             mine = [r["seconds"] for r in result["records"] if r["assignment"] == a and r["seconds"] > 0]
             print(f"    {a:16s} median {statistics.median(mine):5.1f} s, max {max(mine):5.1f} s per notebook")
+        print_breakdown(result["records"])
         sample = {key for key, kind in kinds.items() if kind in ("right", "wrong")
                   and int(key[0][-3:]) < args.serial_students}  # fmt: skip
         serial = serial_autograde(course, assignments, base / "class", sample, base / "serial")

@@ -92,6 +92,9 @@ def _add_grade_class(sub) -> None:
                        help="output folder (default: the folder of the course's gradebook)")  # fmt: skip
     grade.add_argument("--collect-regexp", default=DEFAULT_REGEXP,
                        help="for an LMS zip: nbgrader zip_collect's named_regexp")  # fmt: skip
+    grade.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="a Dask scheduler (tcp://host:8786): grade on its workers; needs "
+                            "Dask's distributed and a file system shared with them")  # fmt: skip
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -107,6 +110,7 @@ def _grade_class(args: argparse.Namespace) -> int:
         jobs=args.jobs or os.cpu_count() or 1, timeout=args.timeout,
         cell_timeout=args.cell_timeout, memory_gb=args.memory,
         collect_regexp=args.collect_regexp, progress=not args.no_progress,
+        scheduler=args.scheduler,
     )  # fmt: skip
     try:
         result = grade_class(options)

@@ -10,6 +10,8 @@ go into the notebook's metadata, where the report finds them.
 
 from __future__ import annotations
 
+import time
+
 from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
@@ -49,8 +51,23 @@ class CappedExecute(Execute):
     # The job's ``verdict.VerdictServer`` (nbgrader makes the instance, the worker sets this):
     # told which notebook and which cell run, so that it accepts a check only from its cell.
     verdicts = None
+    timings: dict = {}  # "kernel_start" and "cells" seconds, summed over the job's notebooks
+
+    def _time(self, key: str, since: float) -> None:
+        CappedExecute.timings[key] = round(CappedExecute.timings.get(key, 0.0)
+                                           + time.monotonic() - since, 3)  # fmt: skip
 
     def preprocess_cell(self, cell, resources, index):
+        if self._first_cell:
+            self._time("kernel_start", self._started)
+            self._first_cell = False
+        started = time.monotonic()
+        try:
+            return self._run_cell(cell, resources, index)
+        finally:
+            self._time("cells", started)
+
+    def _run_cell(self, cell, resources, index):
         server = CappedExecute.verdicts
         if server is None:
             return super().preprocess_cell(cell, resources, index)
@@ -62,6 +79,7 @@ class CappedExecute(Execute):
             server.end_cell()
 
     def preprocess(self, nb, resources=None, km=None):
+        self._started, self._first_cell = time.monotonic(), True
         if CappedExecute.verdicts is not None:
             CappedExecute.verdicts.begin_notebook((resources or {}).get("unique_key", ""))
         self._kept = 0

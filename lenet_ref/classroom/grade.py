@@ -27,6 +27,7 @@ from . import jail, sandbox
 from .checks import MAX_FILE_BYTES, inspect_submission
 from .collect import DEFAULT_REGEXP, collect, find_submissions
 from .course import Course, build_reference, load_course, source_digest
+from .exports import export_lms
 from .issues import Issue
 from .merge import failure_issue, notebook_scores, output_issues, replace_tree, write_grades
 from .pool import WorkerPool
@@ -54,6 +55,7 @@ class GradeOptions:
     # imported once per worker, before any student code, for kernels forked warm (``zygote``)
     preload: tuple[str, ...] = PRELOAD
     isolation: str | None = None  # "namespaces" or "limits"; default: the best this machine allows
+    scheduler: str | None = None  # a Dask scheduler's address: grade on its workers (``dask_pool``)
 
 
 def _python_paths() -> list[str]:
@@ -184,6 +186,7 @@ class ClassGrader:
             "max_score": sum(n["max_score"] for n in notebooks.values()),
             "notebooks": notebooks, "issues": [i.to_dict() for i in issues],
             "seconds": (result or {}).get("seconds", 0.0),
+            "phases": (result or {}).get("phases", {}),
         }  # fmt: skip
 
     def close(self) -> None:
@@ -225,6 +228,7 @@ def grade_class(options: GradeOptions) -> dict:
     finally:
         grader.close()
     export_csv(f"sqlite:///{out / 'gradebook.db'}", out / "grades.csv", assignments, course.config)
+    export_lms(out / "grades.csv", out)
     header = [f"graded {len(records)} submissions of {len({r['student'] for r in records})} "
               f"students in {out}", f"sandbox: {jail.describe(isolation)}"]  # fmt: skip
     text = format_report(records, assignments, header)
@@ -265,8 +269,14 @@ def _grade_all(options, root: Path, assignments, grader: ClassGrader, work: Path
 
     try:
         if jobs:
-            workers = max(1, min(options.jobs, len(jobs)))
-            with WorkerPool(work / "settings.json", workers, options.timeout, grader.out / "logs") as pool:
+            if options.scheduler:
+                from .dask_pool import DaskPool
+
+                pool = DaskPool(options.scheduler, work / "settings.json", options.timeout)
+            else:
+                workers = max(1, min(options.jobs, len(jobs)))
+                pool = WorkerPool(work / "settings.json", workers, options.timeout, grader.out / "logs")
+            with pool:
                 pool.run(jobs, on_done)
     finally:
         bar.close()

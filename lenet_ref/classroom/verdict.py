@@ -25,6 +25,7 @@ import os
 import re
 import socket
 import threading
+import time
 
 from lenet_ref.grading import guard, run_check, wire
 
@@ -79,6 +80,7 @@ class VerdictServer:
     def __init__(self, path: str, checks: dict, reply_seconds: float):
         self.path, self.checks, self.reply_seconds = path, checks, reply_seconds
         self.verdicts: dict[str, dict[str, dict]] = {}
+        self.check_seconds = 0.0  # in the checks, the student's functions included
         self._lock = threading.Lock()
         self._notebook: str | None = None
         self._cell: str | None = None
@@ -157,7 +159,9 @@ class VerdictServer:
         notebook, cell, (exercise, name, hidden) = claim
         conn.settimeout(self.reply_seconds)
         answers = RemoteAnswers(conn, hello["answers"], hello["callable"])
+        started = time.monotonic()
         verdict = run_check(exercise, name, answers)
+        self.check_seconds += time.monotonic() - started
         with self._lock:
             self.verdicts[notebook].setdefault(cell, {"passed": verdict.passed,
                                                       "message": verdict.message[:4000]})  # fmt: skip
