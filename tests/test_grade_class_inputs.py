@@ -309,6 +309,30 @@ def test_a_folder_inside_a_folder_and_misnamed_folders(course, specs, tmp_path):
     assert collect_module.unplaced(root) == ["export/stray.ipynb: no <student>/<assignment>/ in its path"]
 
 
+def test_ids_stay_distinct_and_hidden_folders_are_nobody_s(course, specs, tmp_path):
+    right = toy.toy_notebooks(course)["toy"][1]
+    for student in (b"caf\xe9", b"caf\\xe9"):  # the second is already what the first is spelled as
+        folder = os.path.join(os.fsencode(tmp_path / "in"), student, b"toy")
+        os.makedirs(folder)
+        with open(os.path.join(folder, b"toy.ipynb"), "w") as f:
+            f.write(json.dumps(right))
+    toy.submit(tmp_path / "in", ".git", "toy", right)
+    root = collect(tmp_path / "in", ["toy"], tmp_path / "out", tmp_path / "s", specs[1], None, "")
+    seen = _inspect_all(root, specs[0])
+    assert set(seen) == {"caf\\xe9", "caf\\xe9~2"}
+    assert seen["caf\\xe9"].issues == [] and _kinds(seen["caf\\xe9~2"]) == {"odd-packaging"}
+
+
+def test_an_uninspectable_submission_is_listed_not_raised(specs, tmp_path, monkeypatch):
+    from lenet_ref.classroom import checks
+
+    (tmp_path / "alice" / "toy").mkdir(parents=True)
+    (tmp_path / "alice" / "toy" / "toy.ipynb").write_text("{}")
+    monkeypatch.setattr(checks, "_read_notebook", lambda *a: 1 / 0)
+    inspection = inspect_submission(tmp_path / "alice" / "toy", "toy", specs[0])
+    assert _kinds(inspection) == {"grader-error"} and not inspection.gradable
+
+
 def test_normalize_leaves_a_clean_notebook_as_it_is(course, specs):
     right = toy.toy_notebooks(course)["toy"][1]
     fixed, changes, ids = normalize(_copy(right), specs[0]["toy"]["toy"])

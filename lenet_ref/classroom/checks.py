@@ -308,10 +308,19 @@ def inspect_submission(folder: Path, assignment: str, specs: dict) -> Inspection
     """Which file is graded as which notebook, and what a person should know about it.
 
     Each notebook that goes to nbgrader is written, normalized (``normalize``), to
-    ``folder/.grade-class/normalized/<notebook>/``: that copy is what the job grades. What staging
-    found (``collect``) comes first among the issues.
+    ``folder/.grade-class/normalized/<notebook>/``: that copy is what the job grades. What
+    staging found (``collect``) comes first among the issues. Whatever goes wrong here is
+    this submission's alone: it is listed, not graded, and the class goes on.
     """
-    folder = Path(folder)
+    try:
+        return _inspect(Path(folder), assignment, specs)
+    except Exception as error:  # a bug or an unreadable file: not a reason to stop the class
+        detail = f"could not be inspected before grading: {type(error).__name__}: {str(error)[:300]}"
+        return Inspection(issues=[Issue("grader-error", clean_name(detail))],
+                          digest=f"uninspectable-{error!r}"[:200])  # fmt: skip
+
+
+def _inspect(folder: Path, assignment: str, specs: dict) -> Inspection:
     entries = sorted(p for p in folder.iterdir() if p.name not in ("timestamp.txt", META))
     result = Inspection(digest=_digest(entries + [folder / "timestamp.txt"]))
     result.issues += submission_issues(folder)
@@ -333,12 +342,12 @@ def inspect_submission(folder: Path, assignment: str, specs: dict) -> Inspection
         issues = _check_cells(nb, ids, name, spec, specs, assignment)
         # the notebook of another assignment fails every test; one without nbgrader metadata
         # makes nbgrader fail (add_missing_cells cannot place the cells): 0, for a person
-        if not any(i.kind in ("other-assignment", "stripped-metadata") for i in issues):
-            if changes:
-                shown = changes[:10] + [f"and {len(changes) - 10} more"] * (len(changes) > 10)
-                result.issues.append(Issue("repaired-notebook", "; ".join(shown), name))
+        refused = any(i.kind in ("other-assignment", "stripped-metadata") for i in issues)
+        if changes and not refused:
+            shown = changes[:10] + [f"and {len(changes) - 10} more"] * (len(changes) > 10)
+            result.issues.append(Issue("repaired-notebook", "; ".join(shown), name))
         result.issues += issues
-        if not any(i.kind in ("other-assignment", "stripped-metadata") for i in issues):
+        if not refused:
             # the repaired copy of what was submitted, under the submitted name
             result.files[f"{name}.ipynb"] = _write(nb, folder / META / NORMALIZED / name / path.name)
             result.gradable.add(name)

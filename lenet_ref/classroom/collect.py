@@ -110,6 +110,7 @@ class _Stager:
         self.assignments = assignments
         self.notebooks = notebook_names(release, assignments)
         self.subs: dict[tuple[str, str], _Staged] = {}
+        self.ids: dict[str, str] = {}  # folder name -> student id
         self.unplaced: list[str] = []
 
     def level(self, entries: list[_Entry]) -> int | None:
@@ -124,6 +125,8 @@ class _Stager:
         ``<level folders>/<student>/<assignment>/<rest>``; else a notebook named as one of an
         assignment's anywhere below ``<student>/``: taken for it, not in place.
         """
+        if len(parts) <= level or parts[level].startswith("."):
+            return None  # a hidden folder (.git, .ipynb_checkpoints) is nobody's
         if len(parts) > level + 1 and parts[level + 1] in self.assignments:
             return parts[level], parts[level + 1], parts[level + 2 :], True
         assignment = self.notebooks.get(parts[-1][: -len(".ipynb")]) if parts[-1].endswith(".ipynb") else None
@@ -131,8 +134,18 @@ class _Stager:
             return None
         return parts[level], assignment, parts[level + 1 :], False
 
+    def student_id(self, student: str) -> str:
+        """The id a folder name is graded under: itself when it is clean text; else spelled
+        with escapes, made distinct from every other id."""
+        if student not in self.ids:
+            clean, n = clean_name(student), 1
+            while (clean if n == 1 else f"{clean}~{n}") in self.ids.values():
+                n += 1
+            self.ids[student] = clean if n == 1 else f"{clean}~{n}"
+        return self.ids[student]
+
     def submission(self, student: str, assignment: str) -> _Staged:
-        key = (clean_name(student), assignment)
+        key = (self.student_id(student), assignment)
         if key not in self.subs:
             folder = self.root / key[0] / assignment
             folder.mkdir(parents=True, exist_ok=True)
@@ -324,6 +337,8 @@ def _stage(stager: _Stager, entries: list[_Entry], level: int) -> None:
     """Each entry to its student and assignment: in place first, then what is elsewhere."""
     placed = [(e, stager.place(e.parts, level)) for e in entries]
     placed.sort(key=lambda pair: (pair[1] is None or not pair[1][3], len(pair[0].parts), pair[0].parts))
+    for student in sorted({found[0] for _, found in placed if found}, key=lambda s: clean_name(s) != s):
+        stager.student_id(student)  # ids that are clean text first: they keep their name
     for entry, found in placed:
         if found is None:
             _unplaced(stager, entry, level)
