@@ -24,11 +24,12 @@ from pathlib import Path
 import grade_class_course as toy
 import nbformat
 import pytest
-from test_grade_class import course, grade_class_command  # noqa: F401 (course: a fixture)
+import test_grade_class
+from test_grade_class import grade_class_command
 
 from lenet_ref.classroom import collect as collect_module
 from lenet_ref.classroom.checks import inspect_submission, normalize
-from lenet_ref.classroom.collect import META, collect, find_submissions
+from lenet_ref.classroom.collect import collect, find_submissions
 from lenet_ref.classroom.course import build_reference, load_course
 from lenet_ref.classroom.report import format_report
 from lenet_ref.classroom.state import State, file_name
@@ -160,6 +161,9 @@ def build_zip_class(course: Path, path: Path, big_bytes: int = 51_000_000) -> Pa
     return path
 
 
+course = test_grade_class.course  # the toy course, a module fixture
+
+
 @pytest.fixture(scope="module")
 def specs(course, tmp_path_factory):
     ref = tmp_path_factory.mktemp("ref")
@@ -264,7 +268,7 @@ def test_a_zip_with_odd_entries_keeps_the_others(course, specs, tmp_path, monkey
     root = collect(archive, ["toy"], tmp_path / "out", tmp_path / "s", specs[1], None, "")
     seen = _inspect_all(root, specs[0])
     assert set(seen) == set(ZIP_CLASS)
-    for student, (score, kinds) in ZIP_CLASS.items():
+    for student, (_, kinds) in ZIP_CLASS.items():
         assert kinds <= _kinds(seen[student]), (student, seen[student].issues)
         assert (seen[student].gradable == {"toy"}) == _gradable(kinds), (student, seen[student].issues)
     detail = " ".join(i.detail for i in seen["zcorrupt"].issues)
