@@ -1,0 +1,177 @@
+"""The paper's optimiser, stochastic diagonal Levenberg-Marquardt (Appendix C): the
+curvature estimate against exact second derivatives on tiny cases, the update rule, the
+schedule, and NumPy against PyTorch step for step."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from lenet_ref import spec
+from lenet_ref.numpy import LeNet5, rbf_loss
+from lenet_ref.numpy.curvature import curvature, rbf_loss_gauss_newton
+from lenet_ref.optim import SDLM, SDLM_LR, SDLM_MU
+from lenet_ref.testing import rel_error
+from lenet_ref.train import TrainConfig, lr_at, train
+
+torch = pytest.importorskip("torch")
+from lenet_ref.torch import LeNet5 as TorchLeNet5  # noqa: E402
+from lenet_ref.torch.sdlm import SDLM as TorchSDLM  # noqa: E402
+from lenet_ref.torch.sdlm import curvature as torch_curvature  # noqa: E402
+
+OPTIONS = [
+    {},  # the paper's network
+    {"pool": "avg"},
+    {"activation": "relu", "pool": "max", "c3": "full", "head": "softmax"},
+]
+
+
+def test_schedule_is_the_papers_own_with_the_default_rate():
+    # Sec. III.B: 0.0005 for two passes, 0.0002 for three, 0.0001 for three,
+    # 0.00005 for four, 0.00001 after
+    paper = [5e-4] * 2 + [2e-4] * 3 + [1e-4] * 3 + [5e-5] * 4 + [1e-5] * 8
+    np.testing.assert_allclose([lr_at(e, SDLM_LR) for e in range(1, 21)], paper, rtol=1e-12)
+    assert SDLM_MU == 0.02
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=["paper", "avg", "modern"])
+def test_curvature_is_positive_and_the_same_in_numpy_and_torch(options, digits):
+    x, y = digits
+    x, y = x[:16], y[:16]
+    h = curvature(LeNet5(seed=1, **options), x, y)
+    twin = TorchLeNet5(seed=1, dtype=torch.float64, device="cpu", **options)
+    h_torch = torch_curvature(twin, x, y)
+    assert set(h) == set(h_torch) == set(twin.state_dict())
+    for k, v in h.items():
+        assert v.shape == twin.state_dict()[k].shape, k
+        assert np.all(v >= 0), f"{k}: a negative curvature {v.min()}"
+        assert rel_error(v, h_torch[k].numpy()) < 1e-10, k
+    assert h["C1.weight"].max() > 0 and h["C1.bias"].max() > 0
+
+
+def _exact_diagonal(f, x, step=1e-4):
+    """d2f/dx_i^2 by central second differences, float64."""
+    out = np.empty_like(x)
+    for i in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[i] = step
+        out[i] = (f(x + e) - 2 * f(x) + f(x - e)) / step**2
+    return out
+
+
+def test_rbf_gauss_newton_is_the_exact_diagonal_less_the_rbf_curvature():
+    """Eq. (9) in F6's output x: the exact second derivatives (finite differences) are
+    the Gauss-Newton estimate minus 2 sum_i q_i, the term Gauss-Newton leaves out."""
+    rng = np.random.default_rng(0)
+    centers = spec.rbf_prototypes()[:, :6]  # a tiny case: 6 inputs, close to the codes
+    y = np.array([3, 7])
+    x = centers[y] + 0.6 * rng.standard_normal((2, 6))
+    gn = rbf_loss_gauss_newton(x, centers)
+    for n in range(2):
+        def loss(v, n=n):
+            return rbf_loss(((v[None, None, :] - centers[None]) ** 2).sum(-1), y[n : n + 1])[0]
+
+        exact = _exact_diagonal(loss, x[n])
+        penalties = ((x[n] - centers) ** 2).sum(-1)
+        q = np.exp(-penalties) / (np.exp(-spec.RBF_LOSS_J) + np.exp(-penalties).sum())
+        assert q.sum() > 0.05, "the case must exercise the competitive term"
+        np.testing.assert_allclose(gn[n] - 2 * q.sum(), exact, rtol=1e-5, atol=1e-6)
+    assert np.all(gn >= 2)
+
+
+def test_f6_curvature_is_the_gauss_newton_diagonal(digits):
+    """An F6 weight w_ij moves F6's output x_i alone, so its Gauss-Newton second
+    derivative is exactly (dx_i/dw_ij)^2 G_ii, G the loss's Gauss-Newton term at x:
+    checked with dx_i/dw_ij by finite differences on one pattern."""
+    x, y = digits
+    net = LeNet5(seed=2)
+    h = curvature(net, x[:1], y[:1])
+
+    def f6_output(params):
+        net.params = params
+        out = x[:1]
+        for layer in net.layers[:-1]:
+            out, _ = net.layer_forward(layer, out)
+        return out[0]
+
+    start = {k: v.copy() for k, v in net.params.items()}
+    g = rbf_loss_gauss_newton(f6_output(start)[None], net.prototypes)[0]
+    for name, index in [("F6.weight", (3, 7)), ("F6.weight", (80, 119)), ("F6.bias", (5,))]:
+        plus, minus = dict(start), dict(start)
+        plus[name], minus[name] = start[name].copy(), start[name].copy()
+        plus[name][index] += 1e-6
+        minus[name][index] -= 1e-6
+        dx = (f6_output(plus) - f6_output(minus)) / 2e-6
+        i = index[0]
+        expected = dx[i] ** 2 * g[i]
+        assert abs(h[name][index] - expected) <= 1e-6 * expected, (name, index, expected)
+
+
+def test_a_minibatch_step_is_the_sum_of_the_online_steps_from_the_same_weights(digits):
+    x, y = digits
+    net = LeNet5(seed=3)
+    opt = SDLM(net.params)
+    opt.set_curvature(curvature(net, x[:8], y[:8]))
+    start = net.state_dict()
+    online = {k: np.zeros_like(v) for k, v in start.items()}
+    for p in range(4):  # each online step from the same starting weights
+        net.params = {k: v.copy() for k, v in start.items()}
+        opt.params = net.params
+        _, grads = net.loss_and_grads(x[p : p + 1], y[p : p + 1])
+        opt.step(grads, lr=1e-3)
+        for k in online:
+            online[k] += net.params[k] - start[k]
+    net.params = {k: v.copy() for k, v in start.items()}
+    opt.params = net.params
+    _, grads = net.loss_and_grads(x[:4], y[:4])  # the gradient of the batch's mean loss
+    opt.step(grads, lr=1e-3, batch_size=4)
+    for k in online:
+        np.testing.assert_allclose(net.params[k] - start[k], online[k], rtol=1e-9, atol=1e-15)
+
+
+def test_sdlm_refuses_to_step_without_a_curvature(digits):
+    x, y = digits
+    net = LeNet5()
+    _, grads = net.loss_and_grads(x[:2], y[:2])
+    with pytest.raises(RuntimeError, match="curvature first"):
+        SDLM(net.params).step(grads, lr=1e-3)
+    twin = TorchLeNet5(device="cpu")
+    twin.loss(twin(torch.as_tensor(x[:2], dtype=torch.float32)), torch.as_tensor(y[:2])).backward()
+    with pytest.raises(RuntimeError, match="curvature first"):
+        TorchSDLM(twin.parameters()).step()
+
+
+@pytest.mark.parametrize("batch_size, steps", [(32, 8), (1, 12)], ids=["minibatch", "online"])
+def test_numpy_and_torch_take_the_same_sdlm_steps(batch_size, steps, mnist):
+    """Same seed, batches, curvature patterns and update: the float32 weights agree
+    after the curvature estimate and a few steps, in the mini-batch and the online form."""
+    run = {"epochs": 1, "limit": steps * batch_size, "test_limit": 100, "optimizer": "sdlm",
+           "batch_size": batch_size, "curvature_patterns": 64, "progress": False,
+           "verbose": False, "out": None}  # fmt: skip
+    numpy_net, numpy_metrics = train(TrainConfig(impl="numpy", **run), data=mnist)
+    torch_net, torch_metrics = train(TrainConfig(impl="torch", device="cpu", **run), data=mnist)
+    assert numpy_metrics["run"]["optimizer"] == "sdlm"
+    start = LeNet5(seed=0).params
+    assert rel_error(numpy_net.params["F6.weight"], start["F6.weight"]) > 1e-3, "no step"
+    for k, v in numpy_net.params.items():
+        other = torch_net.state_dict()[k].numpy()
+        assert np.linalg.norm(v - other) < 1e-3 * np.linalg.norm(v), k
+    losses = [m["epochs"][0]["train_loss"] for m in (numpy_metrics, torch_metrics)]
+    assert abs(losses[0] - losses[1]) < 1e-4 * abs(losses[0])
+
+
+def test_cli_trains_with_sdlm_at_the_papers_rate(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "-m", "lenet_ref", "train", "--optimizer", "sdlm", "--device", "cpu",
+         "--epochs", "1", "--limit", "256", "--test-limit", "100", "--curvature-patterns", "32",
+         "--mu", "0.05", "--out", str(tmp_path), "--no-progress"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["run"]["optimizer"] == "sdlm" and metrics["run"]["lr"] == SDLM_LR
+    assert metrics["config"]["mu"] == 0.05 and metrics["config"]["curvature_patterns"] == 32
+    assert metrics["command"].startswith("python -m lenet_ref train --optimizer sdlm")
+    assert metrics["commit"] is None or len(metrics["commit"]) >= 40
