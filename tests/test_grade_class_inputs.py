@@ -35,6 +35,7 @@ from lenet_ref.classroom.report import format_report
 from lenet_ref.classroom.state import State, file_name
 
 FULL = sum(toy.POINTS.values())
+ROOT = Path(__file__).resolve().parents[1]
 GLOB_ID, SPACED_ID = "ann[1]*?", " bo b "
 LATIN1_ID = b"caf\xe9"  # not UTF-8: graded as the text 'caf\xe9'
 
@@ -345,6 +346,21 @@ def test_normalize_leaves_a_clean_notebook_as_it_is(course, specs):
         "".join(c["source"]) if isinstance(c["source"], list) else c["source"] for c in right["cells"]
     ]
     assert [c["metadata"] for c in fixed["cells"]] == [c["metadata"] for c in right["cells"]]
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "exercises").glob("*/*.ipynb")), ids=lambda p: p.parent.name)
+def test_the_course_s_own_notebooks_need_no_repair(path):
+    """The released exercises, and each with its solution, are given to nbgrader as they are."""
+    from lenet_ref.classroom.course import _released_spec
+    from lenet_ref.classroom.simulate import right_answer
+
+    spec = _released_spec(path)
+    release = json.loads(path.read_text())
+    source = json.loads((ROOT / "solutions" / path.parent.name / path.name).read_text())
+    for nb in (release, right_answer(release, source)):
+        fixed, changes, ids = normalize(_copy(nb), spec)
+        assert changes == [] and ids == spec.all_ids
+        assert [c["metadata"] for c in fixed["cells"]] == [c["metadata"] for c in nb["cells"]]
 
 
 @pytest.mark.parametrize("student", [GLOB_ID, SPACED_ID, "caf\\xe9", ".hidden", "a/b".replace("/", "%2F"),

@@ -79,7 +79,7 @@ def _released_meta(spec: NotebookSpec, grade_id: str) -> dict | None:
         meta = spec.locked[grade_id].get("metadata", {}).get("nbgrader", {})
         return {k: meta[k] for k in (*FLAGS, "points") if k in meta}
     if grade_id in spec.all_ids:  # an answer cell
-        meta = {"grade": grade_id in spec.points, "solution": True, "locked": False, "task": False}
+        meta = {"grade": grade_id in spec.points, "solution": True, "locked": False}
         return {**meta, "points": spec.points[grade_id]} if meta["grade"] else meta
     return None
 
@@ -113,12 +113,16 @@ def _nbgrader_meta(meta, cell_type: str, where: str, spec: NotebookSpec, changes
         changes.append(f"{where}: grade_id {grade_id!r} is not a cell of the release: nbgrader "
                        "metadata removed")  # fmt: skip
         return None
-    differs = [f"{k} = {meta.get(k)!r}" for k, v in released.items()
-               if not (meta.get(k) == v and type(meta.get(k)) in (type(v), int, float))]  # fmt: skip
-    if differs:
-        changes.append(f"{where} ({grade_id}): {', '.join(differs)} restored as released")
+    given = {k: meta.get(k, False if k in FLAGS else None) for k in released}  # a flag left out: False
+    differs = [f"{k} = {given[k]!r}" for k, v in released.items()
+               if not (given[k] == v and type(given[k]) in (type(v), int, float))]  # fmt: skip
     fixed = {k: v for k, v in meta.items()
              if isinstance(v, bool) and k in FLAGS or isinstance(v, str) and k in ("checksum", "cell_type")}
+    if fixed.get("task") and not released.get("task"):
+        differs.append("task = True")
+        fixed["task"] = False
+    if differs:
+        changes.append(f"{where} ({grade_id}): {', '.join(differs)} restored as released")
     fixed.update(released, grade_id=grade_id, schema_version=3)
     if not _valid_for_nbgrader(fixed, cell_type):
         changes.append(f"{where} ({grade_id}): a {cell_type} cell now, which nbgrader cannot "
