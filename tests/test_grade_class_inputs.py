@@ -328,6 +328,23 @@ def test_ids_stay_distinct_and_hidden_folders_are_nobody_s(course, specs, tmp_pa
     assert seen["caf\\xe9"].issues == [] and _kinds(seen["caf\\xe9~2"]) == {"odd-packaging"}
 
 
+def test_names_too_long_for_a_file_are_cut_and_kept_distinct(course, specs, tmp_path):
+    right = toy.toy_notebooks(course)["toy"][1]
+    for k in range(2):  # 250 bytes, each of which becomes a 4-character escape
+        folder = os.path.join(os.fsencode(tmp_path / "in"), bytes([0xE9, 0x30 + k]) * 125, b"toy")
+        os.makedirs(folder)
+        with open(os.path.join(folder, b"toy.ipynb"), "w") as f:
+            f.write(json.dumps(right))
+        with open(os.path.join(folder, b"\xff" * 200 + b".csv"), "w") as f:
+            f.write("data")
+    root = collect(tmp_path / "in", ["toy"], tmp_path / "out", tmp_path / "s", specs[1], None, "")
+    seen = _inspect_all(root, specs[0])
+    assert len(seen) == 2
+    for student, inspection in seen.items():
+        assert len(student.encode()) <= 160 and inspection.gradable == {"toy"}
+        assert [p.suffix for n, p in inspection.files.items() if n != "toy.ipynb"] == [".csv"]
+
+
 def test_an_uninspectable_submission_is_listed_not_raised(specs, tmp_path, monkeypatch):
     from lenet_ref.classroom import checks
 

@@ -25,6 +25,7 @@ is unreadable) stops the run, with a clear error.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -49,6 +50,7 @@ MAX_SUBMISSION_BYTES = 200_000_000  # everything one student hands in for one as
 MAX_SUBMISSION_FILES = 50  # files besides the notebooks, which are always taken first
 MAX_DEPTH = 4  # folders below <student>/<assignment>/ searched for notebooks
 MAX_LISTED = 100_000  # names read from one folder
+MAX_NAME_BYTES = 160  # a staged file or student name, escapes included (a file name is 255 at most)
 META = ".grade-class"  # in each staged submission: what grade-class knows about it
 STAGED = "class"  # the staged tree, in the scratch folder
 SKIPPED = {".ipynb_checkpoints", "__MACOSX", ".DS_Store", "__pycache__", META}
@@ -60,6 +62,16 @@ def clean_name(name: str) -> str:
     raw = name.encode("utf-8", "surrogateescape")
     text = raw.decode("utf-8", "backslashreplace")
     return "".join(f"\\x{ord(c):02x}" if unicodedata.category(c) == "Cc" else c for c in text)
+
+
+def short_name(name: str, limit: int = MAX_NAME_BYTES) -> str:
+    """``name`` cut to fit a file name (a hash of the whole keeps it distinct), suffix kept."""
+    if len(name.encode()) <= limit:
+        return name
+    stem, dot, suffix = name.rpartition(".") if "." in name[-12:] else (name, "", "")
+    tag = "~" + hashlib.sha256(name.encode()).hexdigest()[:12]
+    keep = limit - len(tag) - len((dot + suffix).encode())
+    return stem.encode()[:keep].decode("utf-8", "ignore") + tag + dot + suffix
 
 
 def notebook_names(release: Path | None, assignments: list[str]) -> dict[str, str]:
@@ -138,7 +150,7 @@ class _Stager:
         """The id a folder name is graded under: itself when it is clean text; else spelled
         with escapes, made distinct from every other id."""
         if student not in self.ids:
-            clean, n = clean_name(student), 1
+            clean, n = short_name(clean_name(student)), 1
             while (clean if n == 1 else f"{clean}~{n}") in self.ids.values():
                 n += 1
             self.ids[student] = clean if n == 1 else f"{clean}~{n}"
@@ -152,7 +164,7 @@ class _Stager:
             self.subs[key] = _Staged(folder)
             if key[0] != student:
                 self.note(key, "odd-packaging", f"the student's folder name is not valid UTF-8 "
-                                                f"text: graded as {key[0]!r}")  # fmt: skip
+                                                f"text, or too long: graded as {key[0]!r}")  # fmt: skip
         return self.subs[key]
 
     def note(self, key, kind: str, detail: str) -> None:
@@ -168,7 +180,7 @@ class _Stager:
         notebook = rest[-1].endswith(".ipynb")
         if not notebook and len(rest) > 1:
             return None  # data files travel from the submission's own folder only
-        name = clean_name(rest[-1])
+        name = short_name(clean_name(rest[-1]))
         if name in SKIPPED or (name.startswith("._") and notebook):  # macOS resource forks
             return None
         if size > MAX_ENTRY_BYTES:
@@ -194,7 +206,8 @@ class _Stager:
         elif len(rest) > 1:
             sub.nested.append(f"{shown} taken as {name}")
         elif name != rest[-1]:
-            sub.nested.append(f"the file name {shown!r} is not valid UTF-8 text: taken as {name!r}")
+            sub.nested.append(f"the file name {shown!r} is not valid UTF-8 text, or too long: "
+                              f"taken as {name!r}")  # fmt: skip
         return None
 
     def _timestamp(self, sub: _Staged, size: int, copy) -> None:
