@@ -193,3 +193,21 @@ def test_checks_outside_their_cell_are_refused(graded):
     nb = json.loads((out / "autograded" / "checks-outside" / A / NB).read_text())
     outputs = json.dumps(nb["cells"])
     assert "outside its test cell" in outputs
+
+
+@pytest.mark.slow
+def test_without_a_zygote_kernels_start_fresh_in_the_sandbox_and_json_py_stays_inert(tmp_path):
+    """Kernels exec'd under unshare (no warm zygote) see the same packages; the launcher
+    (run as root, in the student's folder) never imports a file handed in beside the notebook."""
+    from lenet_ref.classroom.grade import GradeOptions, grade_class
+
+    course = toy.make_course(tmp_path / "course")
+    toy.submit(tmp_path / "subs", "right", "toy", toy.right(course))
+    toy.submit(tmp_path / "subs", "wrong", "toy", toy.wrong(course))
+    marker = tmp_path / "json-py-ran"
+    (tmp_path / "subs" / "right" / "toy" / "json.py").write_text(JSON_PY.format(marker=str(marker)))
+    result = grade_class(GradeOptions(submissions=tmp_path / "subs", course=course,
+                                      out=tmp_path / "out", preload=(), progress=False))  # fmt: skip
+    scores = {r["student"]: (r["score"], r["issues"]) for r in result["records"]}
+    assert scores == {"right": (sum(toy.POINTS.values()), []), "wrong": (0.0, [])}, scores
+    assert not marker.exists() or int(marker.read_text()) >= jail.SANDBOX_UID_BASE

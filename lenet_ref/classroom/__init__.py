@@ -7,6 +7,7 @@ one idea each:
 - ``collect``  the submissions, from a folder or a zip (nbgrader's layout, or an LMS export);
 - ``checks``   what can be told before running a notebook (invalid, renamed, edited tests);
 - ``scan``     a static look at student code for what a solution should not need;
+- ``launch``   the entry point of every kernel: zygote, namespaces or limits;
 - ``jail``     the sandbox every student kernel runs in;
 - ``sandbox``  what a kernel may import: ipykernel, numpy, matplotlib, the assignment's hand-out;
 - ``cgroup``   a control group per kernel: memory, an equal CPU share, processes;

@@ -1,14 +1,16 @@
 """The sandbox a student's kernel runs in, so that it can hurt nothing but its own grade.
 
-nbgrader starts every kernel through this module (the worker's kernelspec names it), and
-the job's jail spec (a JSON file that ``$LENET_JAIL_SPEC`` points to) says what to allow.
+The job's jail spec (a JSON file that ``$LENET_JAIL_SPEC`` points to) says what to allow.
+This module holds the mechanisms; ``launch`` is the entry point that uses them.
 
 Full isolation (root, and ``unshare`` works):
 
-1. ``python -m lenet_ref.classroom.jail -- KERNEL ...`` hands the connection file to the
-   sandbox user and runs itself again under ``unshare`` in new PID, mount, network and IPC
-   namespaces; it dies with its parent (the worker), and the namespace with it;
-2. ``jail --init -- KERNEL ...`` is process 1 there. It builds a root file system that holds
+1. ``python -I -m lenet_ref.classroom.launch -- KERNEL ...`` (``launch``: nbgrader starts
+   every kernel through it) hands the connection file to the sandbox user and runs itself
+   again under ``unshare`` in new PID, mount, network and IPC namespaces (or asks the
+   worker's ``zygote`` for a warm kernel, which does the same); it dies with its parent
+   (the worker), and the namespace with it;
+2. ``launch --init -- KERNEL ...`` is process 1 there (``run_init``). It builds a root file system that holds
    only what a kernel needs (the system, Python's standard library, the packages of
    ``sandbox.kernel_site_paths``, the assignment's hand-out in place of ``lenet_ref``, the
    notebook's folder read-only, a private home and /tmp: not the solutions, the other
@@ -36,10 +38,8 @@ import select
 import shutil
 import signal
 import subprocess
-import sys
 import time
 
-from . import cgroup
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC = 32, 4096, 16384
@@ -278,7 +278,7 @@ def _supervise(spec: dict, kernel_argv: list[str], status_dir: int, sandboxed: b
     return 128 + outcome.get("signal", 9) if "exit_code" not in outcome else outcome["exit_code"]
 
 
-def _run_init(spec: dict, kernel_argv: list[str]) -> int:
+def run_init(spec: dict, kernel_argv: list[str]) -> int:
     """Process 1 of the sandbox namespace."""
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # unshare gone: so are we, and the namespace
     cwd = os.getcwd()
@@ -287,37 +287,3 @@ def _run_init(spec: dict, kernel_argv: list[str]) -> int:
     os.chroot(root)
     os.chdir(cwd)
     return _supervise(spec, kernel_argv, status_dir, sandboxed=True)
-
-
-def _kernel_argv(argv: list[str]) -> list[str]:
-    if "--" not in argv:
-        raise SystemExit("usage: python -m lenet_ref.classroom.jail [--init] -- KERNEL ARGS")
-    return argv[argv.index("--") + 1 :]
-
-
-def main(argv: list[str]) -> int:
-    with open(os.environ["LENET_JAIL_SPEC"]) as f:
-        spec = json.load(f)
-    kernel_argv = _kernel_argv(argv)
-    if argv and argv[0] == "--init":
-        return _run_init(spec, kernel_argv)
-    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the worker gone: so is the kernel
-    if spec.get("cgroups") and not spec.get("zygote"):  # the zygote's helper enters instead
-        cgroup.enter(spec["cgroups"])
-    if spec["isolation"] == "namespaces":
-        connection = kernel_argv[kernel_argv.index("-f") + 1]
-        os.chown(connection, spec["uid"], spec["gid"])  # jupyter_client writes it 0600
-        if spec.get("zygote"):  # a warm kernel, forked; interrupts come as messages
-            from .zygote import request_kernel
-
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            return request_kernel(spec["zygote"], os.environ["LENET_JAIL_SPEC"], kernel_argv)
-        unshare = ["unshare", "--pid", "--fork", "--kill-child", "--mount", "--net", "--ipc"]
-        init = [sys.executable, "-m", "lenet_ref.classroom.jail", "--init", "--"]
-        os.execvp("unshare", unshare + init + kernel_argv)
-    status_dir = os.open(spec["status_dir"], os.O_RDONLY | os.O_DIRECTORY)
-    return _supervise(spec, kernel_argv, status_dir, sandboxed=False)
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

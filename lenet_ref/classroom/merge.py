@@ -97,7 +97,9 @@ def failure_issue(result: dict, settings: dict) -> Issue:
                else f"exited with code {jail.get('exit_code', '?')}")  # fmt: skip
         if jail.get("signal_name") == "SIGXCPU":
             how += " (CPU time limit)"
-        return Issue("kernel-died", f"the kernel {how} before the notebook was done")
+        last = [line for line in (jail.get("stderr") or "").splitlines() if line.strip()][-1:]
+        words = f" (its last words: {last[0][:200]})" if last else ""
+        return Issue("kernel-died", f"the kernel {how} before the notebook was done{words}")
     last = [line for line in log.strip().splitlines() if line.strip()][-1:] or ["no log"]
     return Issue("grader-error", f"nbgrader failed: {last[0][:300]}")
 

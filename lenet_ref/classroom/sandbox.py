@@ -30,7 +30,7 @@ import sys
 from pathlib import Path
 
 # What every kernel needs; their dependencies come along (the probe finds them).
-KERNEL_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
+KERNEL_MODULES = ("ipykernel_launcher", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
                   "ipykernel.inprocess", "IPython", "IPython.core.completer", "jedi", "numpy",
                   "matplotlib", "matplotlib.pyplot", "matplotlib_inline.backend_inline", "PIL.Image",
                   "tqdm", "tqdm.auto", "IPython.core.ultratb", "stack_data")  # fmt: skip
@@ -69,8 +69,7 @@ def kernel_site_paths(modules=KERNEL_MODULES) -> list[str]:
     entries = {e for e in entries if not e.startswith(package)}
     for site in sites:  # shared libraries and the path files that map names to folders
         for name in os.listdir(site):
-            top = name.split(".")[0]
-            if name.endswith(".libs") and any(os.path.basename(e).split(".")[0] == top for e in entries):
+            if name.endswith(".libs"):  # vendored shared libraries (pyzmq.libs for zmq...): no code
                 entries.add(os.path.join(site, name))
             if name.endswith(".pth") or name.startswith("__editable__"):
                 entries.add(os.path.join(site, name))

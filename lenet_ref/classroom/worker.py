@@ -49,7 +49,7 @@ def write_kernelspec(folder: str, interrupt_mode: str = "signal") -> str:
     os.makedirs(spec_dir, exist_ok=True)
     # -I: not the working directory (the student's folder) on sys.path, nor PYTHON* variables:
     # a json.py handed in beside the notebook must not be imported by this trusted launcher
-    argv = [sys.executable, "-I", "-m", "lenet_ref.classroom.jail", "--",
+    argv = [sys.executable, "-I", "-m", "lenet_ref.classroom.launch", "--",
             sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]  # fmt: skip
     spec = {"argv": argv, "display_name": "Python 3 (sandboxed)", "language": "python",
             "interrupt_mode": interrupt_mode}  # fmt: skip
