@@ -322,7 +322,8 @@ def main(argv: list[str]) -> int:
     # a forked kernel is not in the process group jupyter_client signals: interrupt by message
     os.environ["JUPYTER_PATH"] = write_kernelspec(slot_dir, "message" if zygote else "signal")
     course_config = PyFileConfigLoader("nbgrader_config.py", path=settings["course_root"]).load_config()
-    _warm_checks()
+    if any(cells for notebooks in settings["checks"].values() for cells in notebooks.values()):
+        _warm_checks()  # a course with check cells: their verdicts are made here
     logging.basicConfig(level=logging.WARNING)
     print(json.dumps({"ready": slot}), file=results)
     for line in sys.stdin:
