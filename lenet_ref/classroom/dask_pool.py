@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 
 from .pool import _Worker
+from .protocol import Job, Result
 
 _WORKERS: dict[str, _Worker] = {}  # settings file -> this Dask worker process's grading worker
 SLOT_BASE = 1000  # local pools use slots 1..cores; Dask workers 1000 and up
@@ -65,7 +66,7 @@ def _worker(settings_path: str) -> _Worker:
     return worker
 
 
-def grade_on_worker(job: dict, settings_path: str, timeout: float) -> dict:
+def grade_on_worker(job: Job, settings_path: str, timeout: float) -> Result:
     """In a Dask worker: grade one job with this process's grading worker."""
     worker = _worker(settings_path)
     try:
@@ -79,14 +80,14 @@ def grade_on_worker(job: dict, settings_path: str, timeout: float) -> dict:
     except TimeoutError:
         worker.kill()
         _WORKERS.pop(settings_path, None)
-        return {"id": job["id"], "graded": False, "timeout": True}
+        return Result(id=job.id, graded=False, timeout=True)
     if result is None:  # it died under this job (or starting)
         tail = worker.log_tail()
         worker.kill()
         _WORKERS.pop(settings_path, None)
-        return {"id": job["id"], "graded": False, "crashed": True, "log": tail}
+        return Result(id=job.id, graded=False, crashed=True, log=tail)
     worker.job = None
-    return result
+    return Result.from_dict(result)
 
 
 class DaskPool:
@@ -111,13 +112,13 @@ class DaskPool:
         from distributed import as_completed
 
         futures = {self.client.submit(grade_on_worker, job, self.settings_path, self.timeout,
-                                      key=f"grade-{job['id']}-{os.getpid()}-{time.time_ns()}",
+                                      key=f"grade-{job.id}-{os.getpid()}-{time.time_ns()}",
                                       pure=False, retries=2): job for job in jobs}  # fmt: skip
         for future in as_completed(futures):
             job = futures[future]
             try:
                 result = future.result()
             except Exception as error:  # noqa: BLE001 (a task Dask gave up on: that job's problem)
-                result = {"id": job["id"], "graded": False, "crashed": True,
-                          "log": f"the Dask task failed: {type(error).__name__}: {error}"}  # fmt: skip
+                result = Result(id=job.id, graded=False, crashed=True,
+                                log=f"the Dask task failed: {type(error).__name__}: {error}")  # fmt: skip
             on_done(job, result)

@@ -15,7 +15,6 @@ commands (formgrader, export, generate_feedback) work on it afterwards::
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
@@ -31,6 +30,7 @@ from .exports import export_lms
 from .issues import Issue
 from .merge import failure_issue, notebook_scores, output_issues, replace_tree, write_grades
 from .pool import WorkerPool
+from .protocol import Job, Result, Settings
 from .report import export_csv, format_report, write_report
 from .state import State
 from .worker import SCRATCH_STUDENT
@@ -73,24 +73,24 @@ def _kernel_modules(course: Course) -> dict:
     return dict(found)
 
 
-def _settings(options: GradeOptions, course: Course, work: Path, isolation: str, specs: dict) -> dict:
+def _settings(options: GradeOptions, course: Course, work: Path, isolation: str, specs: dict) -> Settings:
     memory = int(options.memory_gb * GiB)
     modules = _kernel_modules(course)
     handouts = {a: str(sandbox.build_handout(work / "handout" / a / "lenet_ref", modules.get(a, {})))
                 for a in specs}  # fmt: skip
-    return {
-        "course_root": str(course.root), "source_dir": str(course.source_dir),
-        "template_db": str(work / "reference" / "template.db"), "work_dir": str(work),
-        "cell_timeout": options.cell_timeout, "timeout": options.timeout,
-        "memory_bytes": memory, "cpu_seconds": int(options.timeout),
-        "file_bytes": 256 << 20, "tmp_bytes": 256 << 20, "max_output_bytes": 2_000_000,
-        "nproc": 256 if isolation == "namespaces" else 4096,  # the latter shares our uid
-        "isolation": isolation, "uid_base": jail.SANDBOX_UID_BASE,
-        "ro_paths": _python_paths(), "handouts": handouts, "package_dir": sandbox.package_dir(),
-        "checks": {a: {name: spec.checks for name, spec in notebooks.items()}
-                   for a, notebooks in specs.items()},
-        "worker_memory_bytes": memory + 2 * GiB, "preload": list(options.preload),
-    }  # fmt: skip
+    return Settings(
+        course_root=str(course.root), source_dir=str(course.source_dir),
+        template_db=str(work / "reference" / "template.db"), work_dir=str(work),
+        cell_timeout=options.cell_timeout, timeout=options.timeout,
+        memory_bytes=memory, cpu_seconds=int(options.timeout),
+        file_bytes=256 << 20, tmp_bytes=256 << 20, max_output_bytes=2_000_000,
+        nproc=256 if isolation == "namespaces" else 4096,  # the latter shares our uid
+        isolation=isolation, uid_base=jail.SANDBOX_UID_BASE,
+        ro_paths=_python_paths(), handouts=handouts, package_dir=sandbox.package_dir(),
+        checks={a: {name: {cell: list(check) for cell, check in spec.checks.items()}
+                    for name, spec in notebooks.items()} for a, notebooks in specs.items()},
+        worker_memory_bytes=memory + 2 * GiB, preload=list(options.preload),
+    )  # fmt: skip
 
 
 def _ensure_gradebook(db: Path, template: Path, course: Course, assignments: list[str]) -> None:
@@ -117,7 +117,7 @@ def _ensure_gradebook(db: Path, template: Path, course: Course, assignments: lis
 class ClassGrader:
     """The parent's side of a run: turns each finished job into grades, files and a record."""
 
-    def __init__(self, out: Path, specs: dict, sources: dict, settings: dict, course: Course):
+    def __init__(self, out: Path, specs: dict, sources: dict, settings: Settings, course: Course):
         from nbgrader.api import Gradebook
 
         self.out, self.specs, self.sources = out, specs, sources
@@ -125,13 +125,13 @@ class ClassGrader:
         self.state = State(out / "state")
         self.gradebook = Gradebook(f"sqlite:///{out / 'gradebook.db'}")
 
-    def finish(self, job: dict, inspection, result: dict | None) -> dict:
-        student, assignment = job["student"], job["assignment"]
+    def finish(self, job: Job, inspection, result: Result | None) -> dict:
+        student, assignment = job.student, job.assignment
         issues = list(inspection.issues)
         scores, failed = {}, set()
-        job_dir = Path(job["dir"])
+        job_dir = Path(job.dir)
         autograded = job_dir / "course" / "autograded" / SCRATCH_STUDENT / assignment
-        graded = bool(result and result.get("graded"))
+        graded = bool(result and result.graded)
         if result is not None and not graded:
             issues.append(failure_issue(result, self.settings))
         for name, spec in self.specs[assignment].items():
@@ -140,7 +140,7 @@ class ClassGrader:
                 import nbformat
 
                 nb = nbformat.read(path, as_version=4)
-                verdicts = ((result or {}).get("verdicts") or {}).get(name, {})
+                verdicts = (result.verdicts if result else {}).get(name, {})
                 scores[name] = notebook_scores(nb, spec, verdicts)
                 issues += output_issues(nb, name)
             else:
@@ -155,38 +155,38 @@ class ClassGrader:
         shutil.rmtree(job_dir, ignore_errors=True)
         return record
 
-    def _keep_files(self, job: dict, inspection, result: dict | None) -> None:
-        student, assignment = job["student"], job["assignment"]
-        course = Path(job["dir"]) / "course"
+    def _keep_files(self, job: Job, inspection, result: Result | None) -> None:
+        student, assignment = job.student, job.assignment
+        course = Path(job.dir) / "course"
         for step in ("autograded", "feedback"):
             replace_tree(course / step / SCRATCH_STUDENT / assignment, self.out / step / student / assignment)
-        folder, submitted = Path(job["folder"]), self.out / "submitted" / student / assignment
+        folder, submitted = Path(job.folder), self.out / "submitted" / student / assignment
         if folder.resolve() != submitted.resolve():  # keep what was graded, for a person
             shutil.rmtree(submitted, ignore_errors=True)
             submitted.mkdir(parents=True)
             for path in folder.iterdir():
                 if path.is_file() and not path.is_symlink() and path.stat().st_size <= MAX_FILE_BYTES:
                     shutil.copyfile(path, submitted / path.name)
-        if result and result.get("log"):
+        if result and result.log:
             log = self.out / "logs" / assignment / f"{student}.log"
             log.parent.mkdir(parents=True, exist_ok=True)
-            log.write_text(result["log"])
+            log.write_text(result.log)
 
     def _record(self, job, inspection, scores, issues, result) -> dict:
-        assignment = job["assignment"]
+        assignment = job.assignment
         notebooks = {}
         for name, spec in self.specs[assignment].items():
             earned = scores.get(name)
             total = sum(s or 0.0 for s in earned.values()) if earned else 0.0
             notebooks[name] = {"score": total, "max_score": spec.max_score, "graded": earned is not None}
         return {
-            "student": job["student"], "assignment": assignment,
+            "student": job.student, "assignment": assignment,
             "digest": inspection.digest, "source": self.sources[assignment],
             "score": sum(n["score"] for n in notebooks.values()),
             "max_score": sum(n["max_score"] for n in notebooks.values()),
             "notebooks": notebooks, "issues": [i.to_dict() for i in issues],
-            "seconds": (result or {}).get("seconds", 0.0),
-            "phases": (result or {}).get("phases", {}),
+            "seconds": result.seconds if result else 0.0,
+            "phases": result.phases if result else {},
         }  # fmt: skip
 
     def close(self) -> None:
@@ -221,7 +221,7 @@ def grade_class(options: GradeOptions) -> dict:
     if isolation not in ("namespaces", "limits"):
         raise ValueError(f"isolation {isolation!r}: 'namespaces' or 'limits'")
     settings = _settings(options, course, work, isolation, specs)
-    (work / "settings.json").write_text(json.dumps(settings))
+    settings.save(work / "settings.json")
     grader = ClassGrader(out, specs, sources, settings, course)
     try:
         records = _grade_all(options, root, assignments, grader, work)
@@ -248,9 +248,9 @@ def _grade_all(options, root: Path, assignments, grader: ClassGrader, work: Path
         if grader.state.is_done(assignment, student, inspection.digest, grader.sources[assignment]):
             continue
         timestamp = folder / "timestamp.txt"
-        job = {"id": k, "student": student, "assignment": assignment, "folder": str(folder),
-               "dir": str(work / f"job-{k}"), "files": {n: str(p) for n, p in inspection.files.items()},
-               "timestamp": timestamp.read_text().strip() if timestamp.is_file() else None}  # fmt: skip
+        job = Job(id=k, student=student, assignment=assignment, folder=str(folder),
+                  dir=str(work / f"job-{k}"), files={n: str(p) for n, p in inspection.files.items()},
+                  timestamp=timestamp.read_text().strip() if timestamp.is_file() else None)  # fmt: skip
         inspections[k] = inspection
         if inspection.gradable:
             jobs.append(job)
@@ -262,7 +262,7 @@ def _grade_all(options, root: Path, assignments, grader: ClassGrader, work: Path
 
     def on_done(job, result):
         nonlocal flagged
-        record = grader.finish(job, inspections[job["id"]], result)
+        record = grader.finish(job, inspections[job.id], result)
         flagged += bool(record["issues"])
         bar.set_postfix(need_a_look=flagged)
         bar.update()

@@ -40,6 +40,8 @@ import signal
 import subprocess
 import time
 
+from .protocol import JailSpec
+
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC = 32, 4096, 16384
@@ -112,9 +114,9 @@ def _outermost(paths: list[str]) -> list[str]:
     return kept
 
 
-def _build_root(spec: dict, cwd: str) -> str:
-    """Mount the kernel's whole visible file system under ``spec['root_dir']``."""
-    root = spec["root_dir"]
+def _build_root(spec: JailSpec, cwd: str) -> str:
+    """Mount the kernel's whole visible file system under ``spec.root_dir``."""
+    root = spec.root_dir
     _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
     os.makedirs(root + "/dev")
     _mount("tmpfs", root + "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "size=1m,mode=0755")
@@ -124,35 +126,35 @@ def _build_root(spec: dict, cwd: str) -> str:
                        ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):  # fmt: skip
         os.symlink(link, f"{root}/dev/{name}")
     # the kernel's home is in its /tmp: bounded in bytes and in files, gone with the kernel
-    tmpfs = f"size={spec['tmp_bytes']},nr_inodes={TMP_FILES},mode=1777"
+    tmpfs = f"size={spec.tmp_bytes},nr_inodes={TMP_FILES},mode=1777"
     for place in ("/tmp", "/dev/shm"):
         os.makedirs(root + place, exist_ok=True)
         _mount("tmpfs", root + place, "tmpfs", MS_NOSUID | MS_NODEV, tmpfs)
     os.makedirs(root + "/proc", exist_ok=True)
     _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     # bound last: a folder under /tmp (a job folder often is) shows on top of the new /tmp
-    writable = set(spec["rw_paths"])
-    wanted = list(SYSTEM_PATHS) + spec["ro_paths"] + spec["rw_paths"] + [cwd]
+    writable = set(spec.rw_paths)
+    wanted = list(SYSTEM_PATHS) + spec.ro_paths + spec.rw_paths + [cwd]
     for path in _outermost(wanted):
         _bind(path, root, path in writable)
         real = os.path.realpath(path)
         if real != path:  # a symlink: show where it leads as well
             _bind(real, root, path in writable)
-    for source, target in spec.get("overlays", []):  # the assignment's lenet_ref, in its place
+    for source, target in spec.overlays:  # the assignment's lenet_ref, in its place
         os.makedirs(root + target, exist_ok=True)
         _mount(source, root + target, None, MS_BIND | MS_REC)
         _mount(None, root + target, None, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_RDONLY)
     return root
 
 
-def _limit(spec: dict) -> None:
+def _limit(spec: JailSpec) -> None:
     """Resource limits for the kernel and everything it starts."""
-    cpu = spec["cpu_seconds"]
+    cpu = spec.cpu_seconds
     for which, value in (
-        (resource.RLIMIT_AS, spec["memory_bytes"]),
+        (resource.RLIMIT_AS, spec.memory_bytes),
         (resource.RLIMIT_CPU, (cpu, cpu + 5)),  # SIGXCPU first, SIGKILL 5 s later
-        (resource.RLIMIT_FSIZE, spec["file_bytes"]),
-        (resource.RLIMIT_NPROC, spec["nproc"]),  # threads count too
+        (resource.RLIMIT_FSIZE, spec.file_bytes),
+        (resource.RLIMIT_NPROC, spec.nproc),  # threads count too
         (resource.RLIMIT_CORE, 0),
     ):
         resource.setrlimit(which, value if isinstance(value, tuple) else (value, value))
@@ -204,7 +206,7 @@ def _describe(status: int) -> dict:
     return {"exit_code": os.WEXITSTATUS(status)}
 
 
-def _watch(spec: dict, kernel: int, stderr_fd: int, members) -> dict:
+def _watch(spec: JailSpec, kernel: int, stderr_fd: int, members) -> dict:
     """Wait for the kernel, reaping orphans, killing everything past the memory limit."""
     tail = b""
     while True:
@@ -222,12 +224,12 @@ def _watch(spec: dict, kernel: int, stderr_fd: int, members) -> dict:
                 return {"event": "exited", **_describe(status), "stderr": tail.decode(errors="replace")}
         pids = members()
         rss = _rss(pids)
-        if rss > spec["memory_bytes"]:
+        if rss > spec.memory_bytes:
             _kill(pids)
             return {"event": "memory", "rss_bytes": rss, "stderr": tail.decode(errors="replace")}
 
 
-def _start_kernel(spec: dict, kernel_argv: list[str], output_fd: int, sandboxed: bool,
+def _start_kernel(spec: JailSpec, kernel_argv: list[str], output_fd: int, sandboxed: bool,
                   start=None) -> None:  # fmt: skip
     """In the forked child: become the sandbox user (if sandboxed), limited, and run the
     kernel: ``start(spec, kernel_argv, output_fd)`` in-process (``zygote``), else exec."""
@@ -239,12 +241,12 @@ def _start_kernel(spec: dict, kernel_argv: list[str], output_fd: int, sandboxed:
     _limit(spec)
     if sandboxed:
         os.setgroups([])
-        os.setresgid(spec["gid"], spec["gid"], spec["gid"])
-        os.setresuid(spec["uid"], spec["uid"], spec["uid"])
-        env = spec["env"]
+        os.setresgid(spec.gid, spec.gid, spec.gid)
+        os.setresuid(spec.uid, spec.uid, spec.uid)
+        env = spec.env
     else:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        env = {**os.environ, **spec["env"]}
+        env = {**os.environ, **spec.env}
     _prctl(PR_SET_NO_NEW_PRIVS, 1)
     if start is not None:
         start(spec, kernel_argv, output_fd)
@@ -252,7 +254,7 @@ def _start_kernel(spec: dict, kernel_argv: list[str], output_fd: int, sandboxed:
     os.execve(kernel_argv[0], kernel_argv, env)
 
 
-def _supervise(spec: dict, kernel_argv: list[str], status_dir: int, sandboxed: bool,
+def _supervise(spec: JailSpec, kernel_argv: list[str], status_dir: int, sandboxed: bool,
                start=None) -> int:  # fmt: skip
     """Start the kernel, watch it, clean up after it, and say what happened."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # meant for the kernel, not for us
@@ -278,11 +280,11 @@ def _supervise(spec: dict, kernel_argv: list[str], status_dir: int, sandboxed: b
     return 128 + outcome.get("signal", 9) if "exit_code" not in outcome else outcome["exit_code"]
 
 
-def run_init(spec: dict, kernel_argv: list[str]) -> int:
+def run_init(spec: JailSpec, kernel_argv: list[str]) -> int:
     """Process 1 of the sandbox namespace."""
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # unshare gone: so are we, and the namespace
     cwd = os.getcwd()
-    status_dir = os.open(spec["status_dir"], os.O_RDONLY | os.O_DIRECTORY)
+    status_dir = os.open(spec.status_dir, os.O_RDONLY | os.O_DIRECTORY)
     root = _build_root(spec, cwd)
     os.chroot(root)
     os.chdir(cwd)

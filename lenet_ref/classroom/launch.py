@@ -18,12 +18,12 @@ other's entry point.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
 
 from . import cgroup, jail, zygote
+from .protocol import JailSpec
 
 
 def _kernel_argv(argv: list[str]) -> list[str]:
@@ -33,24 +33,23 @@ def _kernel_argv(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    with open(os.environ["LENET_JAIL_SPEC"]) as f:
-        spec = json.load(f)
+    spec = JailSpec.load(os.environ["LENET_JAIL_SPEC"])
     kernel_argv = _kernel_argv(argv)
     if argv and argv[0] == "--init":
         return jail.run_init(spec, kernel_argv)
     jail._prctl(jail.PR_SET_PDEATHSIG, signal.SIGKILL)  # the worker gone: so is the kernel
-    if spec.get("cgroups") and not spec.get("zygote"):  # the zygote's helper enters instead
-        cgroup.enter(spec["cgroups"])
-    if spec["isolation"] == "namespaces":
+    if spec.cgroups and not spec.zygote:  # the zygote's helper enters instead
+        cgroup.enter(spec.cgroups)
+    if spec.isolation == "namespaces":
         connection = kernel_argv[kernel_argv.index("-f") + 1]
-        os.chown(connection, spec["uid"], spec["gid"])  # jupyter_client writes it 0600
-        if spec.get("zygote"):  # a warm kernel, forked; interrupts come as messages
+        os.chown(connection, spec.uid, spec.gid)  # jupyter_client writes it 0600
+        if spec.zygote:  # a warm kernel, forked; interrupts come as messages
             signal.signal(signal.SIGINT, signal.SIG_IGN)
-            return zygote.request_kernel(spec["zygote"], os.environ["LENET_JAIL_SPEC"], kernel_argv)
+            return zygote.request_kernel(spec.zygote, os.environ["LENET_JAIL_SPEC"], kernel_argv)
         unshare = ["unshare", "--pid", "--fork", "--kill-child", "--mount", "--net", "--ipc"]
         init = [sys.executable, "-I", "-m", "lenet_ref.classroom.launch", "--init", "--"]
         os.execvp("unshare", unshare + init + kernel_argv)
-    status_dir = os.open(spec["status_dir"], os.O_RDONLY | os.O_DIRECTORY)
+    status_dir = os.open(spec.status_dir, os.O_RDONLY | os.O_DIRECTORY)
     return jail._supervise(spec, kernel_argv, status_dir, sandboxed=False)
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from .capped import METADATA_KEY
 from .course import NotebookSpec
 from .issues import Issue
+from .protocol import Job, Result, Settings
 
 GiB = 1 << 30
 TIMEOUT_ERRORS = {"KeyboardInterrupt", "CellTimeoutError", "TimeoutError"}
@@ -76,21 +77,21 @@ def output_issues(nb, name: str) -> list[Issue]:
     return issues
 
 
-def failure_issue(result: dict, settings: dict) -> Issue:
+def failure_issue(result: Result, settings: Settings) -> Issue:
     """Why nbgrader could not grade a job at all."""
-    jail = result.get("jail") or {}
-    log = result.get("log", "")
-    if result.get("timeout"):
-        return Issue("timeout", f"the notebook ran past {settings['timeout']:.0f} s and was stopped")
+    jail = result.jail or {}
+    log = result.log
+    if result.timeout:
+        return Issue("timeout", f"the notebook ran past {settings.timeout:.0f} s and was stopped")
     if jail.get("event") == "memory":
         return Issue("memory", f"used {jail['rss_bytes'] / GiB:.2f} GiB, more than the "
-                               f"{settings['memory_bytes'] / GiB:.1f} GiB allowed: stopped")  # fmt: skip
-    if result.get("cgroup_memory"):
-        return Issue("memory", f"reached the {settings['memory_bytes'] / GiB:.1f} GiB allowed "
+                               f"{settings.memory_bytes / GiB:.1f} GiB allowed: stopped")  # fmt: skip
+    if result.cgroup_memory:
+        return Issue("memory", f"reached the {settings.memory_bytes / GiB:.1f} GiB allowed "
                                "(memory, files in memory and shared memory counted): stopped")  # fmt: skip
     if "CellTimeoutError" in log or "Timeout waiting for" in log:
         return Issue("timeout", "a cell ran past its time limit and did not stop when interrupted")
-    if result.get("crashed"):
+    if result.crashed:
         return Issue("grader-error", "the grading worker died (out of memory holding the output?)")
     if "Kernel died" in log or "DeadKernelError" in log or jail.get("event") == "exited":
         how = (f"killed by {jail['signal_name']}" if "signal_name" in jail
@@ -120,14 +121,14 @@ def apply_verdicts(db: str, assignment: str, student: str, verdicts: dict, check
         gb.db.commit()
 
 
-def write_grades(gb, job: dict, scores: dict, failed: set[str], course_config) -> None:
+def write_grades(gb, job: Job, scores: dict, failed: set[str], course_config) -> None:
     """Put one submission's scores in the gradebook (created or replaced), late penalty too."""
     from nbgrader.plugins import LateSubmissionPlugin
     from nbgrader.utils import parse_utc
 
-    student, assignment = job["student"], job["assignment"]
+    student, assignment = job.student, job.assignment
     gb.update_or_create_student(student)
-    extra = {"timestamp": parse_utc(job["timestamp"])} if job.get("timestamp") else {}
+    extra = {"timestamp": parse_utc(job.timestamp)} if job.timestamp else {}
     submission = gb.update_or_create_submission(assignment, student, **extra)
     for notebook in submission.notebooks:
         earned = scores.get(notebook.name, {})

@@ -20,6 +20,8 @@ import time
 from collections import deque
 from pathlib import Path
 
+from .protocol import Result
+
 PR_SET_PDEATHSIG = 1
 READY_TIMEOUT = 120  # seconds for a fresh worker to import nbgrader on a busy machine
 
@@ -46,7 +48,7 @@ class _Worker:
 
     def send(self, job: dict) -> None:
         self.job, self.since = job, time.monotonic()
-        self.proc.stdin.write((json.dumps(job) + "\n").encode())
+        self.proc.stdin.write((job.to_json() + "\n").encode())
         self.proc.stdin.flush()
 
     def read_lines(self) -> list[str] | None:
@@ -116,8 +118,7 @@ class WorkerPool:
             job = worker.job
             self._replace(worker)
             if job is not None:
-                on_done(job, {"id": job["id"], "graded": False, "crashed": True,
-                              "log": worker.log_tail()})  # fmt: skip
+                on_done(job, Result(id=job.id, graded=False, crashed=True, log=worker.log_tail()))
             return
         for line in lines:
             message = json.loads(line)
@@ -125,7 +126,7 @@ class WorkerPool:
                 worker.ready = True
             elif worker.job is not None:
                 job, worker.job = worker.job, None
-                on_done(job, message)
+                on_done(job, Result.from_dict(message))
 
     def _check_clocks(self, on_done) -> None:
         now = time.monotonic()
@@ -133,8 +134,8 @@ class WorkerPool:
             if worker.job is not None and now - worker.since > self.timeout:
                 job = worker.job
                 self._replace(worker)
-                on_done(job, {"id": job["id"], "graded": False, "timeout": True,
-                              "log": f"killed after {self.timeout:.0f} s"})  # fmt: skip
+                on_done(job, Result(id=job.id, graded=False, timeout=True,
+                                    log=f"killed after {self.timeout:.0f} s"))  # fmt: skip
             elif not worker.ready and now - worker.since > READY_TIMEOUT:
                 raise RuntimeError(
                     f"a grading worker did not start in {READY_TIMEOUT} s; its log "

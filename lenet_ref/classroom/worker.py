@@ -25,6 +25,7 @@ import traceback
 from io import StringIO
 
 from . import cgroup, jail
+from .protocol import JailSpec, Job, Result, Settings
 
 KERNEL_NAME = "lenet-sandbox"
 LOG_TAIL = 20_000  # characters of nbgrader's log sent back per job
@@ -34,13 +35,13 @@ SCRATCH_STUDENT = "student"
 VERDICT_SOCKET = "verdict.sock"  # in the kernel's run folder: this job's kernel alone sees it
 
 
-def scratch_gradebook(job: dict) -> str:
+def scratch_gradebook(job: Job) -> str:
     """The job's throwaway gradebook: in memory (/dev/shm) where there is one, since
     nbgrader commits some forty times per notebook and each commit waits for the disk."""
     shm = "/dev/shm"
     if os.path.isdir(shm) and os.access(shm, os.W_OK):
-        return os.path.join(shm, f"lenet-grading-{os.getpid()}-job-{job['id']}.db")
-    return os.path.join(job["dir"], "course", "gradebook.db")
+        return os.path.join(shm, f"lenet-grading-{os.getpid()}-job-{job.id}.db")
+    return os.path.join(job.dir, "course", "gradebook.db")
 
 
 def write_kernelspec(folder: str, interrupt_mode: str = "signal") -> str:
@@ -58,7 +59,7 @@ def write_kernelspec(folder: str, interrupt_mode: str = "signal") -> str:
     return folder
 
 
-def _kernel_env(settings: dict, home: str, run_dir: str) -> dict:
+def _kernel_env(settings: Settings, home: str, run_dir: str) -> dict:
     one = "1"  # one thread per kernel: the pool already runs one kernel per core
     return {
         "PATH": os.path.dirname(sys.executable) + ":/usr/local/bin:/usr/bin:/bin",
@@ -72,22 +73,22 @@ def _kernel_env(settings: dict, home: str, run_dir: str) -> dict:
     }  # fmt: skip
 
 
-def prepare(job: dict, settings: dict, slot: int) -> dict:
+def prepare(job: Job, settings: Settings, slot: int) -> JailSpec:
     """The job's scratch course, kernel folders and jail spec; returns the spec."""
-    root = job["dir"]
+    root = job.dir
     course = os.path.join(root, "course")
-    submitted = os.path.join(course, "submitted", SCRATCH_STUDENT, job["assignment"])
+    submitted = os.path.join(course, "submitted", SCRATCH_STUDENT, job.assignment)
     os.makedirs(submitted)
-    for name, src in job["files"].items():
+    for name, src in job.files.items():
         shutil.copyfile(src, os.path.join(submitted, name))
-    if job.get("timestamp"):
+    if job.timestamp:
         with open(os.path.join(submitted, "timestamp.txt"), "w") as f:
-            f.write(job["timestamp"])
+            f.write(job.timestamp)
     gradebook = scratch_gradebook(job)
-    shutil.copyfile(settings["template_db"], gradebook)
+    shutil.copyfile(settings.template_db, gradebook)
     os.chmod(gradebook, 0o600)
-    uid = settings["uid_base"] + slot
-    sandboxed = settings["isolation"] == "namespaces"
+    uid = settings.uid_base + slot
+    sandboxed = settings.isolation == "namespaces"
     run_dir = os.path.join(root, "kernel", "run")
     # sandboxed, the home is in the kernel's own /tmp (a bounded tmpfs); else on this disk
     home = jail.SANDBOX_HOME if sandboxed else os.path.join(root, "kernel", "home")
@@ -96,21 +97,19 @@ def prepare(job: dict, settings: dict, slot: int) -> dict:
         os.makedirs(folder, mode=0o700)
     if sandboxed:
         os.chown(run_dir, uid, uid)
-    spec = {
-        "isolation": settings["isolation"], "uid": uid, "gid": uid,
-        "memory_bytes": settings["memory_bytes"], "cpu_seconds": settings["cpu_seconds"],
-        "file_bytes": settings["file_bytes"], "nproc": settings["nproc"],
-        "tmp_bytes": settings["tmp_bytes"], "ro_paths": settings["ro_paths"],
-        "rw_paths": [run_dir], "root_dir": os.path.join(root, "newroot"),
-        "cgroups": cgroup.create(f"slot-{slot}-job-{job['id']}", settings["memory_bytes"],
-                                 settings["nproc"]),
-        "status_dir": os.path.join(root, "jail"), "env": _kernel_env(settings, home, run_dir),
-        "zygote": settings.get("zygote_socket"),
-        "overlays": [[settings["handouts"][job["assignment"]], settings["package_dir"]]],
-    }  # fmt: skip
+    spec = JailSpec(
+        isolation=settings.isolation, uid=uid, gid=uid,
+        memory_bytes=settings.memory_bytes, cpu_seconds=settings.cpu_seconds,
+        file_bytes=settings.file_bytes, nproc=settings.nproc,
+        tmp_bytes=settings.tmp_bytes, ro_paths=settings.ro_paths,
+        rw_paths=[run_dir], root_dir=os.path.join(root, "newroot"),
+        cgroups=cgroup.create(f"slot-{slot}-job-{job.id}", settings.memory_bytes, settings.nproc),
+        status_dir=os.path.join(root, "jail"), env=_kernel_env(settings, home, run_dir),
+        zygote=settings.zygote_socket,
+        overlays=[[settings.handouts[job.assignment], settings.package_dir]],
+    )  # fmt: skip
     spec_path = os.path.join(root, "jail", "spec.json")
-    with open(spec_path, "w") as f:
-        json.dump(spec, f)
+    spec.save(spec_path)
     os.environ["LENET_JAIL_SPEC"] = spec_path
     os.environ["JUPYTER_RUNTIME_DIR"] = run_dir
     return spec
@@ -134,7 +133,7 @@ def _cached_html_exporter():
     return CachedHTMLExporter
 
 
-def job_config(course_config, job: dict, settings: dict):
+def job_config(course_config, job: Job, settings: Settings):
     """The course's nbgrader config, pointed at the job's scratch course and the sandbox."""
     from nbgrader.converters.autograde import Autograde
     from nbgrader.preprocessors import Execute
@@ -142,21 +141,21 @@ def job_config(course_config, job: dict, settings: dict):
     from .capped import CappedExecute
 
     cfg = copy.deepcopy(course_config)
-    course = os.path.join(job["dir"], "course")
+    course = os.path.join(job.dir, "course")
     cd = cfg.CourseDirectory
     cd.root = course
-    cd.source_directory = settings["source_dir"]  # autograde copies its non-notebook files
+    cd.source_directory = settings.source_dir  # autograde copies its non-notebook files
     for step in ("submitted", "autograded", "feedback"):
         setattr(cd, f"{step}_directory", os.path.join(course, step))
     cd.db_url = "sqlite:///" + scratch_gradebook(job)
-    cd.assignment_id, cd.student_id, cd.notebook_id = job["assignment"], SCRATCH_STUDENT, "*"
+    cd.assignment_id, cd.student_id, cd.notebook_id = job.assignment, SCRATCH_STUDENT, "*"
     cfg.Execute.kernel_name = KERNEL_NAME
-    if settings["cell_timeout"]:
-        cfg.Execute.timeout = settings["cell_timeout"]
-    cfg.CappedExecute.max_output_bytes = settings["max_output_bytes"]
+    if settings.cell_timeout:
+        cfg.Execute.timeout = settings.cell_timeout
+    cfg.CappedExecute.max_output_bytes = settings.max_output_bytes
     cfg.KernelManager.transport = "ipc"  # Unix sockets: the kernel has no network
     # the connection file and the sockets named after it: in a folder the kernel sees
-    cfg.KernelManager.connection_file = os.path.join(job["dir"], "kernel", "run", "kernel.json")
+    cfg.KernelManager.connection_file = os.path.join(job.dir, "kernel", "run", "kernel.json")
     steps = cfg.Autograde.get("autograde_preprocessors",
                               Autograde.class_traits()["autograde_preprocessors"].default())
     cfg.Autograde.autograde_preprocessors = [CappedExecute if p is Execute else p for p in steps]
@@ -207,7 +206,7 @@ def _run(converter_cls, cfg) -> tuple[bool, str]:
     return ok, buffer.getvalue()
 
 
-def grade(job: dict, settings: dict, slot: int, course_config) -> dict:
+def grade(job: Job, settings: Settings, slot: int, course_config) -> Result:
     from nbgrader.converters import Autograde, GenerateFeedback
 
     from .capped import CappedExecute
@@ -224,11 +223,11 @@ def grade(job: dict, settings: dict, slot: int, course_config) -> dict:
 
     spec = prepare(job, settings, slot)
     cfg = job_config(course_config, job, settings)
-    checks = settings["checks"].get(job["assignment"], {})
-    server = VerdictServer(os.path.join(spec["env"]["JUPYTER_RUNTIME_DIR"], VERDICT_SOCKET),
+    checks = settings.checks.get(job.assignment, {})
+    server = VerdictServer(os.path.join(spec.env["JUPYTER_RUNTIME_DIR"], VERDICT_SOCKET),
                            checks, reply_seconds=float(cfg.Execute.get("timeout", 60) or 60) + 5)  # fmt: skip
-    if settings["isolation"] == "namespaces":
-        os.chown(server.path, spec["uid"], spec["gid"])
+    if settings.isolation == "namespaces":
+        os.chown(server.path, spec.uid, spec.gid)
     CappedExecute.verdicts = server
     CappedExecute.timings = {}
     lap("prepare")
@@ -239,40 +238,40 @@ def grade(job: dict, settings: dict, slot: int, course_config) -> dict:
         server.close()
     lap("autograde")
     if graded:  # the scratch gradebook scored by the verdicts, so that the feedback says so
-        apply_verdicts(scratch_gradebook(job), job["assignment"],
+        apply_verdicts(scratch_gradebook(job), job.assignment,
                        SCRATCH_STUDENT, server.verdicts, checks)  # fmt: skip
         _, feedback_log = _run(GenerateFeedback, cfg)
         log += feedback_log
     lap("feedback")
-    memory = cgroup.out_of_memory(spec["cgroups"])
-    cgroup.remove(spec["cgroups"])
+    memory = cgroup.out_of_memory(spec.cgroups)
+    cgroup.remove(spec.cgroups)
     if os.path.exists(scratch_gradebook(job)):
         os.unlink(scratch_gradebook(job))
     lap("cleanup")
     phases = {k: v for k, v in clock.items() if k not in ("start", "last")}
     phases.update(CappedExecute.timings)
     phases["checks"] = round(server.check_seconds, 3)
-    status_path = os.path.join(job["dir"], "jail", "status.json")
+    status_path = os.path.join(job.dir, "jail", "status.json")
     jail_status = None
     if os.path.exists(status_path):
         with open(status_path) as f:
             jail_status = json.load(f)
-    return {"id": job["id"], "graded": graded, "log": log[-LOG_TAIL:], "jail": jail_status,
-            "verdicts": server.verdicts, "cgroup_memory": memory, "phases": phases,
-            "seconds": round(time.monotonic() - started, 3)}  # fmt: skip
+    return Result(id=job.id, graded=graded, log=log[-LOG_TAIL:], jail=jail_status,
+                  verdicts=server.verdicts, cgroup_memory=memory, phases=phases,
+                  seconds=round(time.monotonic() - started, 3))  # fmt: skip
 
 
-def start_zygote(settings: dict):
+def start_zygote(settings: Settings):
     """The warm-kernel server of this worker (``zygote``), once it has imported everything."""
     import subprocess
 
-    path = settings["zygote_socket"]
+    path = settings.zygote_socket
     if os.path.exists(path):
         os.unlink(path)
     # BLAS and OpenMP read their thread counts when imported: in the zygote, that is
     threads = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
     zygote = subprocess.Popen(
-        [sys.executable, "-I", "-m", "lenet_ref.classroom.zygote", path, json.dumps(settings["preload"])],
+        [sys.executable, "-I", "-m", "lenet_ref.classroom.zygote", path, json.dumps(settings.preload)],
         stdout=subprocess.PIPE, text=True, env={**os.environ, **threads},
     )  # fmt: skip
     if zygote.stdout.readline().strip() != "ready":
@@ -307,27 +306,26 @@ def main(argv: list[str]) -> int:
     from traitlets.config.loader import PyFileConfigLoader
 
     settings_path, slot = argv[0], int(argv[1])
-    with open(settings_path) as f:
-        settings = json.load(f)
+    settings = Settings.load(settings_path)
     results = _protect_result_pipe()
     os.umask(0o022)
-    memory = settings["worker_memory_bytes"]
+    memory = settings.worker_memory_bytes
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))  # output floods end here, not the machine
-    slot_dir = os.path.join(settings["work_dir"], f"slot-{slot}")
+    slot_dir = os.path.join(settings.work_dir, f"slot-{slot}")
     os.makedirs(slot_dir, mode=0o700, exist_ok=True)
     zygote = None
-    if settings["preload"] and settings["isolation"] == "namespaces":
-        settings["zygote_socket"] = os.path.join(slot_dir, "zygote.sock")
+    if settings.preload and settings.isolation == "namespaces":
+        settings.zygote_socket = os.path.join(slot_dir, "zygote.sock")
         zygote = start_zygote(settings)
     # a forked kernel is not in the process group jupyter_client signals: interrupt by message
     os.environ["JUPYTER_PATH"] = write_kernelspec(slot_dir, "message" if zygote else "signal")
-    course_config = PyFileConfigLoader("nbgrader_config.py", path=settings["course_root"]).load_config()
-    if any(cells for notebooks in settings["checks"].values() for cells in notebooks.values()):
+    course_config = PyFileConfigLoader("nbgrader_config.py", path=settings.course_root).load_config()
+    if any(cells for notebooks in settings.checks.values() for cells in notebooks.values()):
         _warm_checks()  # a course with check cells: their verdicts are made here
     logging.basicConfig(level=logging.WARNING)
     print(json.dumps({"ready": slot}), file=results)
     for line in sys.stdin:
-        job = json.loads(line)
+        job = Job.from_json(line)
         if zygote is not None and zygote.poll() is not None:
             zygote = start_zygote(settings)  # it died: a fresh one
         try:
@@ -335,9 +333,8 @@ def main(argv: list[str]) -> int:
         except MemoryError:
             return 3  # the pool reports the job and starts a fresh worker
         except Exception:
-            result = {"id": job["id"], "graded": False, "log": traceback.format_exc()[-LOG_TAIL:],
-                      "jail": None, "seconds": 0.0}  # fmt: skip
-        print(json.dumps(result), file=results)
+            result = Result(id=job.id, graded=False, log=traceback.format_exc()[-LOG_TAIL:])
+        print(result.to_json(), file=results)
     return 0
 
 

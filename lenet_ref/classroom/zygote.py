@@ -26,6 +26,7 @@ import socket
 import sys
 
 from . import cgroup, jail
+from .protocol import JailSpec, ZygoteRequest
 
 CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWPID = 0x20000, 0x08000000, 0x40000000, 0x20000000
 MS_REC, MS_PRIVATE = 16384, 1 << 18
@@ -45,12 +46,12 @@ def _unshare(flags: int) -> None:
         raise OSError(err, f"unshare: {os.strerror(err)}")
 
 
-def _run_kernel(spec: dict, kernel_argv: list[str], output_fd: int) -> None:
+def _run_kernel(spec: JailSpec, kernel_argv: list[str], output_fd: int) -> None:
     """In the kernel process: only the output pipe stays open; then ipykernel, in-process."""
     os.closerange(3, output_fd)
     os.closerange(output_fd + 1, 65536)
     os.environ.clear()
-    os.environ.update(spec["env"])
+    os.environ.update(spec.env)
     connection = kernel_argv[kernel_argv.index("-f") + 1]
     sys.argv = ["ipykernel_launcher", "-f", connection]
     from ipykernel.kernelapp import IPKernelApp
@@ -58,12 +59,12 @@ def _run_kernel(spec: dict, kernel_argv: list[str], output_fd: int) -> None:
     IPKernelApp.launch_instance(argv=["-f", connection])
 
 
-def _process_one(spec: dict, kernel_argv: list[str], cwd: str) -> int:
+def _process_one(spec: JailSpec, kernel_argv: list[str], cwd: str) -> int:
     """Process 1 of a new namespace: the same supervision as the jail's, a warm kernel."""
     jail._prctl(jail.PR_SET_PDEATHSIG, signal.SIGKILL)
-    status_dir = os.open(spec["status_dir"], os.O_RDONLY | os.O_DIRECTORY)
+    status_dir = os.open(spec.status_dir, os.O_RDONLY | os.O_DIRECTORY)
     jail._build_root(spec, cwd)
-    os.chroot(spec["root_dir"])
+    os.chroot(spec.root_dir)
     os.chdir(cwd)
     return jail._supervise(spec, kernel_argv, status_dir, sandboxed=True, start=_run_kernel)
 
@@ -72,10 +73,9 @@ def _serve_one(conn: socket.socket) -> int:
     """For one kernel: new namespaces, process 1 in them, and a watch on the jail's connection."""
     jail._prctl(jail.PR_SET_PDEATHSIG, signal.SIGKILL)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # we wait for our child ourselves
-    request = json.loads(conn.makefile().readline())
-    with open(request["spec"]) as f:
-        spec = json.load(f)
-    cgroup.enter(spec.get("cgroups"))  # the kernel's memory, CPU share and processes
+    request = ZygoteRequest.from_json(conn.makefile().readline())
+    spec = JailSpec.load(request.spec)
+    cgroup.enter(spec.cgroups)  # the kernel's memory, CPU share and processes
     _unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWPID)
     jail._mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing we mount shows outside
     first = os.fork()
@@ -83,7 +83,7 @@ def _serve_one(conn: socket.socket) -> int:
         code = 1
         try:
             conn.close()
-            code = _process_one(spec, request["argv"], request["cwd"])
+            code = _process_one(spec, request.argv, request.cwd)
         finally:
             os._exit(code)
     while True:  # until process 1 is done, or the jail that asked for it is gone
@@ -131,8 +131,8 @@ def request_kernel(socket_path: str, spec_path: str, kernel_argv: list[str]) -> 
     """From the jail jupyter_client started: have the zygote start the kernel; its exit code."""
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     conn.connect(socket_path)
-    request = {"spec": spec_path, "argv": kernel_argv, "cwd": os.getcwd()}
-    conn.sendall((json.dumps(request) + "\n").encode())
+    request = ZygoteRequest(spec=spec_path, argv=kernel_argv, cwd=os.getcwd())
+    conn.sendall((request.to_json() + "\n").encode())
     reply = conn.makefile().readline()
     return int(reply) if reply.strip() else 1
 
