@@ -13,6 +13,7 @@ one idea each:
 - ``cgroup``   a control group per kernel: memory, an equal CPU share, processes;
 - ``zygote``   kernels forked warm, numpy and ipykernel imported once per worker;
 - ``verdict``  the trusted server that runs every check cell's check and records its verdict;
+- ``protocol`` the messages between the processes, as dataclasses;
 - ``capped``   nbgrader's Execute, with the output a kernel can send bounded, telling the
   verdict server which cell runs;
 - ``worker``   a trusted process running nbgrader on one submission at a time;
