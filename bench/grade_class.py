@@ -3,6 +3,7 @@
     python bench/grade_class.py                        # 100 students x every assignment
     python bench/grade_class.py --students 20          # quicker
     python bench/grade_class.py --serial-students 5    # a smaller serial sample
+    python bench/grade_class.py --students 20 --dask-workers 1 2 4   # also through local Dask clusters
 
 The class (``lenet_ref.classroom.simulate``): about 60 % right answers (the instructor's),
 30 % wrong (one to three answers left as released) and 10 % broken (every hostile kind in
@@ -56,6 +57,39 @@ def print_breakdown(records) -> None:
             print(f"      {phase:13s} {statistics.median(values):5.2f}  {what}")
 
 
+def grade_on_local_dask(base: Path, workers: int) -> float:
+    """Wall seconds of grade-class through ``dask scheduler`` and ``workers`` ``dask worker``
+    processes started here (one thread each), on a fresh output folder."""
+    import json as _json
+    import shutil
+    import signal
+    import subprocess
+    import sys
+
+    dask = str(Path(sys.executable).parent / "dask")
+    file = base / f"scheduler-{workers}.json"
+    procs = [subprocess.Popen([dask, "scheduler", "--scheduler-file", str(file), "--no-dashboard",
+                               "--port", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)]  # fmt: skip
+    try:
+        while not (file.exists() and file.read_text().strip()):
+            time.sleep(0.1)
+        address = _json.loads(file.read_text())["address"]
+        procs += [subprocess.Popen([dask, "worker", "--scheduler-file", str(file), "--nthreads", "1",
+                                    "--no-dashboard"], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL, start_new_session=True)
+                  for _ in range(workers)]  # fmt: skip
+        out = base / f"out-dask-{workers}"
+        shutil.rmtree(out, ignore_errors=True)
+        started = time.monotonic()
+        grade_class(GradeOptions(submissions=base / "class", course=REPO, out=out, scheduler=address))
+        return time.monotonic() - started
+    finally:
+        for proc in procs:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=100)
@@ -63,6 +97,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count())
     parser.add_argument("--out", default=None, help="keep everything here (default: a temporary folder)")
     parser.add_argument("--assignments", nargs="+", default=None, help="default: all")
+    parser.add_argument("--dask-workers", nargs="*", type=int, default=[],
+                        help="also grade the class through a local Dask cluster of each size")
     args = parser.parse_args()
 
     course = load_course(REPO)
@@ -90,6 +126,10 @@ def main() -> None:
             mine = [r["seconds"] for r in result["records"] if r["assignment"] == a and r["seconds"] > 0]
             print(f"    {a:16s} median {statistics.median(mine):5.1f} s, max {max(mine):5.1f} s per notebook")
         print_breakdown(result["records"])
+        for n in args.dask_workers:
+            dask_wall = grade_on_local_dask(base, n)
+            print(f"grade-class on a local Dask cluster of {n} worker process(es): {dask_wall:8.1f} s "
+                  f"wall ({len(kinds) / dask_wall * 60:.0f} notebooks a minute)")  # fmt: skip
         sample = {key for key, kind in kinds.items() if kind in ("right", "wrong")
                   and int(key[0][-3:]) < args.serial_students}  # fmt: skip
         serial = serial_autograde(course, assignments, base / "class", sample, base / "serial")
