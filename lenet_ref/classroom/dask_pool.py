@@ -62,7 +62,6 @@ def _worker(settings_path: str) -> _Worker:
         log_dir = Path(settings_path).parent / "dask-logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         worker = _WORKERS[settings_path] = _Worker(_slot(), Path(settings_path), log_dir)
-        worker.pending = []
     return worker
 
 

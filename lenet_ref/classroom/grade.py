@@ -126,7 +126,7 @@ class ClassGrader:
         self.gradebook = Gradebook(f"sqlite:///{out / 'gradebook.db'}")
 
     def finish(self, job: Job, inspection, result: Result | None) -> dict:
-        student, assignment = job.student, job.assignment
+        assignment = job.assignment
         issues = list(inspection.issues)
         scores, failed = {}, set()
         job_dir = Path(job.dir)

@@ -20,7 +20,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-from .protocol import Result
+from .protocol import Job, Result
 
 PR_SET_PDEATHSIG = 1
 READY_TIMEOUT = 120  # seconds for a fresh worker to import nbgrader on a busy machine
@@ -43,7 +43,8 @@ class _Worker:
         log.close()
         self.buffer = b""
         self.ready = False
-        self.job: dict | None = None
+        self.job: Job | None = None
+        self.pending: list[dict] = []  # messages read but not yet handled (the Dask pool)
         self.since = time.monotonic()
 
     def send(self, job: dict) -> None:

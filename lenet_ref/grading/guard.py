@@ -108,7 +108,8 @@ def call(answer: Answer, *args, name: str | None = None, refs=(), **kwargs):
             raise AnswerRaised(f"{name} is not written yet (it raises NotImplementedError)")
         raise AnswerRaised(f"{name}({describe(args)}) raised {outcome['raised']}: "
                            f"{outcome['message']}")  # fmt: skip
-    for i in outcome["mutated"]:
+    if outcome["mutated"]:
+        i = outcome["mutated"][0]
         raise AssertionError(
             f"{name} changed its argument {i + 1} (an array{np.shape(args[i])}) in place; "
             "a forward or backward pass must leave its inputs as they were"

@@ -61,8 +61,7 @@ def plain(value, depth: int = 0):
     Python numbers, tuple subclasses tuples; anything else an ``Opaque``."""
     if depth > MAX_DEPTH:
         return Opaque("nesting too deep")
-    if isinstance(value, (bool, int, float, str, type(None), Ref)) and type(value) in (
-            bool, int, float, str, type(None), Ref):  # fmt: skip
+    if type(value) in (bool, int, float, str, type(None), Ref):  # not subclasses: they compute
         return value
     if isinstance(value, np.generic) and value.dtype.str in DTYPES:
         return value.item()
