@@ -53,3 +53,40 @@ def test_every_chapter_has_its_exercise_page(book_pages):
         assert any(page.startswith(f"exercises/{chapter}/") for page in in_book), (
             f"book/{chapter}.md has no exercise page: exercises/{chapter}/*.ipynb in _toc.yml"
         )
+
+
+@pytest.mark.slow
+def test_fig5_page_prints_what_the_committed_runs_say(built_book):
+    """The numbers of the Fig. 5 section are read from book/data/runs when the book builds:
+    the page prints exactly the summary that lenet_ref.figures computes from those files."""
+    from lenet_ref.figures import load_runs, runs_text
+
+    runs = load_runs(ROOT / "book" / "data" / "runs")
+    page = (built_book / "book" / "ch5_lenet5.html").read_text()
+    assert runs_text(runs) in page
+    for run in runs:
+        assert f"test error {100 * run['metrics']['test_error']:.2f} %" in page, run["name"]
+
+
+def test_every_exercise_links_back_to_its_chapter():
+    """A student who opens an exercise on Colab or a hub, away from the book, finds in its
+    first cell a link to its chapter on the published site (html.baseurl of _config.yml),
+    named by that chapter's title."""
+    import json
+    import re
+
+    import yaml
+
+    base = yaml.safe_load((ROOT / "_config.yml").read_text())["html"]["baseurl"]
+    notebooks = sorted(ROOT.glob("exercises/*/*.ipynb"))
+    assert notebooks
+    for notebook in notebooks:
+        chapter = notebook.parent.name
+        source = ROOT / "book" / f"{chapter}.md"
+        title = re.search(r"^# (.+)$", source.read_text(), re.M).group(1)
+        first = "".join(json.loads(notebook.read_text())["cells"][0]["source"])
+        links = re.findall(r"\[\*?([^\]]+?)\*?\]\(([^)]+)\)", first)
+        assert (title, f"{base}book/{chapter}.html") in links, (
+            f"{notebook.relative_to(ROOT)}: its first cell should link to its chapter, "
+            f"[{title}]({base}book/{chapter}.html); it links to {links}"
+        )

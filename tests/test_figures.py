@@ -12,7 +12,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 from lenet_ref import spec  # noqa: E402
 from lenet_ref import figures as F  # noqa: E402
 from lenet_ref.numpy import LeNet5, conv_forward, conv_forward_naive  # noqa: E402
-from lenet_ref.params import table_index  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -204,14 +203,37 @@ def test_incomplete_metrics_file_is_refused(tmp_path):
 
 
 def test_committed_runs_are_complete():
-    """The runs the book draws (book/data/runs): each has its fields, and its last epoch's
-    test error is the one the page prints."""
+    """The runs the book draws (book/data/runs): the paper's Fig. 5 needs full runs (20
+    passes over all 60,000 images, the 10,000 test images, the training error measured)
+    of at least five seeds of one optimiser, each with the command and the commit that made
+    it, and its last epoch's test error is the one the page prints."""
     from pathlib import Path
 
-    for run in F.load_runs(Path(__file__).resolve().parents[1] / "book" / "data" / "runs"):
-        summary = F.run_summary(run)
+    runs = F.load_runs(Path(__file__).resolve().parents[1] / "book" / "data" / "runs")
+    summaries = [F.run_summary(run) for run in runs]
+    seeds: dict[str, set] = {}
+    for run, summary in zip(runs, summaries, strict=True):
+        assert run["name"] == f"{summary['optimizer']}-seed{summary['seed']}", run["path"]
+        assert (summary["epochs"], summary["train_images"], summary["test_images"]) == (
+            20, 60_000, 10_000
+        ), run["path"]  # fmt: skip
+        assert all("train_error" in row for row in run["metrics"]["epochs"]), run["path"]
         assert summary["test_error"] == run["metrics"]["epochs"][-1]["test_error"]
-        assert summary["command"].startswith("python") and summary["commit"]
+        assert summary["command"].startswith("python -m lenet_ref train") and summary["commit"]
+        assert f"--seed {summary['seed']}" in summary["command"]
+        seeds.setdefault(summary["optimizer"], set()).add(summary["seed"])
+    assert max(map(len, seeds.values()), default=0) >= 5, f"seeds per optimiser: {seeds}"
+
+
+def test_runs_text_states_mean_spread_and_range(tmp_path):
+    fake_run(tmp_path, "sgd-seed0", "sgd", 0, [0.05, 0.010])
+    fake_run(tmp_path, "sgd-seed1", "sgd", 1, [0.04, 0.012])
+    fake_run(tmp_path, "sdlm-seed0", "sdlm", 0, [0.03, 0.009])
+    text = F.runs_text(F.load_runs(tmp_path))
+    assert "sgd, 2 seeds, 2 passes: final test error 1.10 ± 0.14 % (mean ± sd; 1.00 to 1.20 %)" in text
+    assert "sdlm, 1 seed, 2 passes: final test error 0.90 %" in text
+    assert text.startswith("3 runs committed")
+    assert "No full run" in F.runs_text([])
 
 
 def test_importing_the_figures_imports_neither_matplotlib_nor_torch():

@@ -21,7 +21,7 @@ from .convolution import (
 )
 from .maps import feature_maps_figure, layer_outputs
 from .network import Plane, network_figure, receptive_field_figure, receptive_fields, shape_walk
-from .runs import error_curves_figure, load_runs, run_summary
+from .runs import error_curves_figure, load_runs, run_summary, runs_text
 
 __all__ = [
     "Plane",
@@ -37,6 +37,7 @@ __all__ = [
     "receptive_field_figure",
     "receptive_fields",
     "run_summary",
+    "runs_text",
     "shape_walk",
     "window_starts",
 ]

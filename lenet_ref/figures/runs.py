@@ -93,3 +93,28 @@ def error_curves_figure(runs: list[dict]):
     ax.set_title("Training and test error after each pass (cf. the paper's Fig. 5)")
     fig.tight_layout()
     return fig
+
+
+def runs_text(runs: list[dict]) -> str:
+    """The sentence the book prints about the committed runs: for each optimiser, its seeds,
+    its passes, and the final test error as mean +- sample sd with the lowest and highest."""
+    if not runs:
+        return ("No full run is committed in book/data/runs yet, so there is no curve to "
+                "draw and no measured error to quote.")  # fmt: skip
+    groups: dict[str, list[dict]] = {}
+    for run in runs:
+        summary = run_summary(run)
+        groups.setdefault(summary["optimizer"], []).append(summary)
+    parts = []
+    for optimizer, members in groups.items():
+        errors = np.array([100 * m["test_error"] for m in members])
+        passes = "/".join(str(p) for p in sorted({m["epochs"] for m in members}))
+        seeds = f"{len(members)} seed{'s' * (len(members) > 1)}"
+        if len(errors) > 1:
+            error = (f"{errors.mean():.2f} ± {errors.std(ddof=1):.2f} % "
+                     f"(mean ± sd; {errors.min():.2f} to {errors.max():.2f} %)")  # fmt: skip
+        else:
+            error = f"{errors[0]:.2f} %"
+        parts.append(f"{optimizer}, {seeds}, {passes} passes: final test error {error}")
+    plural = "s" * (len(runs) > 1)
+    return f"{len(runs)} run{plural} committed ({'; '.join(parts)})."
