@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .spec import Conv, Dense, Layer, Pool
+from .spec import INITS, Conv, Dense, Layer, Pool
 
 
 def param_shapes(layers: list[Layer]) -> dict[str, tuple[int, ...]]:
@@ -31,6 +31,12 @@ def init_params(
     rule ``"paper"``: Appendix A, limit = 2.4 / F_i, F_i the fan-in of the unit the weight
     feeds (a subsampling coefficient has fan-in 4, the window it scales). It keeps the
     weighted sums of a *squashing* unit in its linear range.
+    rule ``"fan-in-sqrt"``: limit = 2.4 / sqrt(F_i), the rule that meets Appendix A's stated
+    aim ("the initial standard deviation of the weighted sums in the same range for each
+    unit", within the sigmoid's operating region: sqrt(1.92) = 1.39 for inputs of variance
+    1, whatever F_i) where the literal 2.4 / F_i shrinks it by sqrt(1.92 / F_i) per layer;
+    it is the F_i^(-1/2) of LeCun et al.'s *Efficient BackProp* (1998). A named option, not
+    the default: the paper prints 2.4 / F_i. SDLM needs it (``lenet_ref.optim.SDLM``).
     rule ``"he"``: limit = sqrt(6 / F_i) (He et al. 2015), for ReLU units, which do not
     squash: under the paper's rule a ReLU network's signal shrinks layer after layer.
     rule ``"glorot"``: limit = sqrt(6 / (F_i + F_o)) (Glorot and Bengio 2010), the default
@@ -55,7 +61,9 @@ def init_params(
             params[f"{layer.name}.weight"] = rng.uniform(-1, 1, shapes["weight"]) * limit
             params[f"{layer.name}.bias"] = np.zeros(shapes["bias"])
         elif isinstance(layer, Pool) and shapes:
-            params[f"{layer.name}.coef"] = rng.uniform(-1, 1, shapes["coef"]) * 2.4 / layer.size**2
+            fan_in = layer.size**2  # the window a coefficient scales
+            limit = 2.4 / np.sqrt(fan_in) if rule == "fan-in-sqrt" else 2.4 / fan_in
+            params[f"{layer.name}.coef"] = rng.uniform(-1, 1, shapes["coef"]) * limit
             params[f"{layer.name}.bias"] = np.zeros(shapes["bias"])
     return {k: v.astype(dtype) for k, v in params.items()}
 
@@ -63,11 +71,13 @@ def init_params(
 def _limit(rule: str, fan_in: np.ndarray, fan_out: int) -> np.ndarray:
     if rule == "paper":
         return 2.4 / fan_in
+    if rule == "fan-in-sqrt":
+        return 2.4 / np.sqrt(fan_in)
     if rule == "he":
         return np.sqrt(6 / fan_in)
     if rule == "glorot":
         return np.sqrt(6 / (fan_in + fan_out))
-    raise ValueError(f"rule must be 'paper', 'he' or 'glorot'; got {rule!r}")
+    raise ValueError(f"rule must be one of {', '.join(map(repr, INITS))}; got {rule!r}")
 
 
 def check_state_dict(state: Mapping, expected: dict[str, tuple[int, ...]]) -> None:

@@ -255,6 +255,7 @@ ACTIVATIONS = ("scaled_tanh", "tanh", "relu", "sigmoid")
 POOLINGS = ("subsample", "avg", "max")
 C3_CONNECTIONS = ("table", "full")
 HEADS = ("rbf", "softmax")
+INITS = ("paper", "fan-in-sqrt", "he", "glorot")  # params.init_params says what each draws
 PAPER_OPTIONS = {"activation": "scaled_tanh", "pool": "subsample", "c3": "table", "head": "rbf"}
 MODERN_OPTIONS = {"activation": "relu", "pool": "max", "c3": "full", "head": "softmax"}
 
@@ -429,7 +430,7 @@ class Preset:
     layers: tuple[Layer, ...]
     optimizer: str = "sgd"  # "sgd" (with momentum) or "adam"
     lr: float = 0.0015
-    init: str = "paper"  # "paper" (Appendix A), "he" or "glorot": see params.init_params
+    init: str = "paper"  # one of INITS: see params.init_params
     reported: str = ""  # what its authors report, where they report it
 
 
@@ -519,14 +520,22 @@ def network(preset: str | None = None, **options) -> tuple[dict, Preset]:
     """The network a model builds, and the keyword arguments that rebuild it.
 
     Either a named preset or LeNet-5 with options (``lenet5_layers``; the paper's for every
-    option left out or None). Giving both is an error: a preset fixes every layer.
+    option left out or None). Giving both is an error: a preset fixes every layer. The
+    option ``init`` (one of ``INITS``) names the initial weights' rule; left out, it is the
+    paper's (He's for ReLU networks), and it joins the returned options only when given.
     """
     options = {k: v for k, v in options.items() if v is not None}
+    if "init" in options:
+        check_option("init", options["init"], INITS)
     if preset is None:
+        init = options.pop("init", None)
         layers = lenet5_layers(**options)
         full = {**PAPER_OPTIONS, **options}
-        init = "he" if full["activation"] == "relu" else "paper"
-        return full, Preset("custom", "LeNet-5 with options", INPUT_SIZE, tuple(layers), init=init)
+        default = "he" if full["activation"] == "relu" else "paper"
+        if init is not None:
+            full["init"] = init
+        return full, Preset("custom", "LeNet-5 with options", INPUT_SIZE, tuple(layers),
+                            init=init or default)  # fmt: skip
     check_option("preset", preset, tuple(PRESETS))
     if options:
         raise ValueError(

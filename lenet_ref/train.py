@@ -105,6 +105,12 @@ class TrainConfig:
     pool: str | None = field(default=None, metadata={"choices": spec.POOLINGS})
     c3: str | None = field(default=None, metadata={"choices": spec.C3_CONNECTIONS})
     head: str | None = field(default=None, metadata={"choices": spec.HEADS})
+    init: str | None = field(
+        default=None,
+        metadata={"help": "initial weights: paper (2.4/F_i, Appendix A as printed), fan-in-sqrt "
+                  "(2.4/sqrt(F_i), what sdlm needs), he, glorot (None: the network's)",
+                  "choices": spec.INITS},
+    )  # fmt: skip
     progress: bool = field(default=True, metadata={"help": "show a progress bar"})
     verbose: bool = field(default=True, metadata={"help": "print a line per epoch"})
 
@@ -115,6 +121,7 @@ class TrainConfig:
             "pool": self.pool,
             "c3": self.c3,
             "head": self.head,
+            "init": self.init,
         }
         return spec.network(self.preset, **options)
 

@@ -90,3 +90,29 @@ def test_each_preset_learns_on_real_mnist(name, mnist):
                          test_limit=1_000, progress=False, verbose=False, out=None)  # fmt: skip
     _, metrics = train(config, data=mnist)
     assert metrics["test_error"] < SHORT_RUN_MAX_ERROR[name], metrics["epochs"]
+
+
+def test_init_fan_in_sqrt_is_a_named_option_that_keeps_the_signal():
+    """``init="fan-in-sqrt"`` draws within 2.4 / sqrt(F_i) (C1: F_i = 25, a subsampling
+    coefficient: 4), joins the options that rebuild the network, and keeps the weighted
+    sums' spread where the paper's printed 2.4 / F_i shrinks it layer after layer."""
+    import numpy as np
+    import pytest
+
+    from lenet_ref import spec
+    from lenet_ref.data import load_mnist, to_lenet_input
+    from lenet_ref.figures import layer_outputs
+    from lenet_ref.numpy import LeNet5
+
+    sqrt_net, paper_net = LeNet5(seed=0, init="fan-in-sqrt"), LeNet5(seed=0)
+    w = sqrt_net.params["C1.weight"]
+    assert 0.4 < np.abs(w).max() <= 2.4 / 5 and np.abs(paper_net.params["C1.weight"]).max() <= 2.4 / 25
+    assert 0.9 < np.abs(sqrt_net.params["S2.coef"]).max() <= 1.2
+    assert sqrt_net.options["init"] == "fan-in-sqrt" and "init" not in paper_net.options
+    assert LeNet5(seed=0, **sqrt_net.options).params["C1.weight"].tolist() == w.tolist()
+    with pytest.raises(ValueError, match="init must be one of"):
+        spec.network(init="xavier")
+    x = to_lenet_input(load_mnist()[0][0][:64])
+    f6 = {name: layer_outputs(net, x)["F6"].std()
+          for name, net in (("sqrt", sqrt_net), ("paper", paper_net))}  # fmt: skip
+    assert f6["sqrt"] > 0.3 > 0.05 > f6["paper"], f6

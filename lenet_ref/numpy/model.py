@@ -41,6 +41,8 @@ class LeNet5:
         activation, pool, c3, head: see ``lenet_ref.spec.lenet5_layers`` (None: the paper's).
         preset: instead of options, a named network of ``lenet_ref.spec.PRESETS``
             (``"keras-relu"``, ``"deeplearning-net"``...), some of them on 28x28 inputs.
+        init: the initial weights' rule, one of ``lenet_ref.spec.INITS`` (None: the paper's
+            2.4 / F_i, He's for ReLU; ``lenet_ref.params.init_params`` says what each draws).
         dtype: float64 (exact, for checks) or float32 (twice as fast, for training).
 
     ``params`` maps names such as ``"C1.weight"`` to arrays, the same names and shapes as
@@ -55,9 +57,12 @@ class LeNet5:
         c3: str | None = None,
         head: str | None = None,
         preset: str | None = None,
+        init: str | None = None,
         dtype=np.float64,
     ):
-        self.options, net = spec.network(preset, activation=activation, pool=pool, c3=c3, head=head)
+        self.options, net = spec.network(
+            preset, activation=activation, pool=pool, c3=c3, head=head, init=init
+        )
         self.layers = list(net.layers)
         self.input_size = net.input_size
         self.rbf = isinstance(self.layers[-1], spec.RBF)

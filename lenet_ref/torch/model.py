@@ -50,11 +50,14 @@ class LeNet5(nn.Module):
         c3: str | None = None,
         head: str | None = None,
         preset: str | None = None,
+        init: str | None = None,
         dtype: torch.dtype = torch.float32,
         device: str | torch.device = "auto",
     ):
         super().__init__()
-        self.options, net = spec.network(preset, activation=activation, pool=pool, c3=c3, head=head)
+        self.options, net = spec.network(
+            preset, activation=activation, pool=pool, c3=c3, head=head, init=init
+        )
         self.spec_layers = list(net.layers)
         self.input_size = net.input_size
         self.rbf = isinstance(self.spec_layers[-1], spec.RBF)
