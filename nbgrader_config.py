@@ -10,7 +10,7 @@ import os
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
-from lenet_ref.grading.feedback import HideHiddenOutputs
+from grade_class.feedback import HideHiddenOutputs
 
 c = get_config()  # noqa: F821 (nbgrader provides it)
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -38,10 +38,12 @@ c.GenerateFeedback.preprocessors = [
     GetGrades, HideHiddenOutputs, ClearHiddenTests, CSSHTMLHeaderPreprocessor,
 ]
 
-# The class grader (`python -m lenet_ref grade-class`) runs each kernel in a sandbox that
-# holds numpy, matplotlib and, of lenet_ref, only the checks' client and what an
-# assignment hands out (lenet_ref/classroom/sandbox.py): the reference, PyTorch and the
-# checks are not there to call. A name list hands out those names only; "*" a whole module.
+# The class grader (`grade-class`, grader/grade_class) runs each kernel in a sandbox that
+# holds numpy, matplotlib and, of the course's package, only the checks' client and what
+# an assignment hands out (grader/grade_class/sandbox.py): the reference, PyTorch and the
+# checks are not there to call; the checks (lenet_ref.grading) run in the grader. A name
+# list hands out those names only; "*" a whole module.
+c.GradeClass.course_package = "lenet_ref"
 c.GradeClass.kernel_modules = {
     "ch3_s2_to_c3": {"lenet_ref.spec": ["C3_TABLE"]},
     "ch4_counting": {"lenet_ref.spec": ["C3_TABLE"]},

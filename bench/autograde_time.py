@@ -21,7 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from lenet_ref.grading import samples
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the simulated class
+
+import samples
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -5,7 +5,7 @@
     python bench/grade_class.py --serial-students 5    # a smaller serial sample
     python bench/grade_class.py --students 20 --dask-workers 1 2 4   # also through local Dask clusters
 
-The class (``lenet_ref.classroom.simulate``): about 60 % right answers (the instructor's),
+The class (``tests/simulate.py``): about 60 % right answers (the instructor's),
 30 % wrong (one to three answers left as released) and 10 % broken (every hostile kind in
 turn: infinite loop, os._exit, memory hogs, floods of output, deleted or edited tests,
 invalid files...). ``grade-class`` grades all of it with one worker per core, every kernel
@@ -24,20 +24,23 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from lenet_ref.classroom import jail
-from lenet_ref.classroom.course import load_course
-from lenet_ref.classroom.grade import GradeOptions, grade_class
-from lenet_ref.classroom.serial import serial_autograde
-from lenet_ref.classroom.simulate import simulate_class
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the simulated class
+
+from grade_class import jail  # noqa: E402 (after the path)
+from grade_class.course import load_course
+from grade_class.grade import GradeOptions, grade_class
+from nbgrader_serial import serial_autograde
+from simulate import simulate_class
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-PHASES = {  # where a notebook's time goes in a worker (lenet_ref/classroom/worker.py)
+PHASES = {  # where a notebook's time goes in a worker (grader/grade_class/worker.py)
     "prepare": "scratch course, gradebook copy, jail spec",
     "kernel_start": "from nbgrader's Execute to the kernel's first cell",
     "cells": "running the cells (the checks included)",

@@ -71,57 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_grade_class(sub) -> None:
-    from .classroom.collect import DEFAULT_REGEXP
-
-    grade = sub.add_parser(
-        "grade-class",
-        help="autograde a class's submissions in parallel, sandboxed: grades, feedback, report",
-    )
-    grade.add_argument("submissions", help="folder <student>/<assignment>/*.ipynb, or a zip")
-    grade.add_argument("--course", default=".", help="course root with nbgrader_config.py (default: .)")
-    grade.add_argument("--assignment", action="append", dest="assignments", default=None,
-                       help="grade only this assignment (repeatable; default: all)")  # fmt: skip
-    grade.add_argument("--jobs", type=int, default=None, help="parallel notebooks (default: cores)")
-    grade.add_argument("--timeout", type=float, default=600.0,
-                       help="seconds per submission, wall clock (default: 600)")  # fmt: skip
-    grade.add_argument("--cell-timeout", type=int, default=None,
-                       help="seconds per cell (default: the course's Execute.timeout)")  # fmt: skip
-    grade.add_argument("--memory", type=float, default=3.0,
-                       help="GiB per kernel, its children included (default: 3)")  # fmt: skip
-    grade.add_argument("--out", default=None,
-                       help="output folder (default: the folder of the course's gradebook)")  # fmt: skip
-    grade.add_argument("--collect-regexp", default=DEFAULT_REGEXP,
-                       help="for an LMS zip: nbgrader zip_collect's named_regexp")  # fmt: skip
-    grade.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                       help="a Dask scheduler (tcp://host:8786): grade on its workers; needs "
-                            "Dask's distributed and a file system shared with them")  # fmt: skip
-    grade.add_argument("--no-progress", action="store_true", help="no progress bar")
-
-
-def _grade_class(args: argparse.Namespace) -> int:
-    import os
-    from pathlib import Path
-
-    from .classroom.grade import GradeOptions, grade_class
-
-    options = GradeOptions(
-        submissions=Path(args.submissions), course=Path(args.course),
-        out=Path(args.out) if args.out else None, assignments=args.assignments,
-        jobs=args.jobs or os.cpu_count() or 1, timeout=args.timeout,
-        cell_timeout=args.cell_timeout, memory_gb=args.memory,
-        collect_regexp=args.collect_regexp, progress=not args.no_progress,
-        scheduler=args.scheduler,
-    )  # fmt: skip
+    """``grade-class``, the class grader's own command (``grade_class.cli``), as an alias."""
     try:
-        result = grade_class(options)
-    except KeyboardInterrupt:
-        print("interrupted: what was graded is kept; run the same command again to go on",
-              file=sys.stderr)  # fmt: skip
-        return 130
-    out = result["out"]
-    print(result["report"])
-    print(f"\ngrades {out / 'grades.csv'}; feedback {out / 'feedback'}; report {out / 'report.txt'}")
-    return 0
+        from grade_class import cli
+    except ImportError:  # the grader is its own package (grader/ in the course's repository)
+        return
+    cli.add_arguments(sub.add_parser("grade-class", help=cli.DESCRIPTION))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,7 +103,9 @@ def run(args: argparse.Namespace) -> int:
         }
         print(format_comparison(compare(args.presets, **budget)))
     elif args.command == "grade-class":
-        return _grade_class(args)
+        from grade_class.cli import run as grade_class
+
+        return grade_class(args)
     elif args.command == "data":
         from .data import fetch_mnist
 

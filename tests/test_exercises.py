@@ -2,7 +2,7 @@
 
 - exercises/ is exactly what `nbgrader generate_assignment` makes from solutions/ now, and
   holds no solution and no hidden test;
-- every known mistake (lenet_ref.grading.samples.MISTAKES) loses exactly the test cells it
+- every known mistake (samples.MISTAKES) loses exactly the test cells it
   should, and keeps the others (partial credit), checked in-process with the notebooks'
   own test cells;
 - through the real `nbgrader autograde`: the solution gets full marks, the untouched
@@ -25,8 +25,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lenet_ref.grading import samples
-from lenet_ref.grading.samples import ASSIGNMENTS, MISTAKES
+import samples
+from samples import ASSIGNMENTS, MISTAKES
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

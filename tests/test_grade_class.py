@@ -1,7 +1,7 @@
 """grade-class on a toy course: every hostile and broken kind of submission, once.
 
 One run of ``python -m lenet_ref grade-class`` grades a class made of a right and a wrong
-answer, every kind in ``lenet_ref.classroom.simulate.HOSTILE`` and a probe of the sandbox.
+answer, every kind in ``grade_class.simulate.HOSTILE`` and a probe of the sandbox.
 The tests then read what it wrote: none of the submissions hung the run, stopped the
 others or got points it should not; each is in the report with its reason; the feedback
 shows no hidden test. The checks that need no kernel (scan, checks, zips, state, report)
@@ -14,6 +14,7 @@ import csv
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -21,12 +22,13 @@ import zipfile
 import grade_class_course as toy
 import pytest
 
-from lenet_ref.classroom import jail, simulate
-from lenet_ref.classroom.checks import inspect_submission
-from lenet_ref.classroom.collect import DEFAULT_REGEXP, collect, find_submissions
-from lenet_ref.classroom.report import format_report, histogram
-from lenet_ref.classroom.scan import scan_source
-from lenet_ref.classroom.state import State
+import simulate
+from grade_class import jail
+from grade_class.checks import inspect_submission
+from grade_class.collect import DEFAULT_REGEXP, collect, find_submissions
+from grade_class.report import format_report, histogram
+from grade_class.scan import scan_source
+from grade_class.state import State
 
 FULL = sum(toy.POINTS.values())
 # kind -> (the most points it may get, the issue kind the report must give)
@@ -62,7 +64,7 @@ def sandboxed_processes(out) -> list[str]:
 
 def grade_class_command(submissions, course, out, *extra):
     env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]}
-    command = [sys.executable, "-m", "lenet_ref", "grade-class", str(submissions),
+    command = [os.path.join(os.path.dirname(sys.executable), "grade-class"), str(submissions),
                "--course", str(course), "--out", str(out), "--no-progress", *extra]  # fmt: skip
     return command, env
 
@@ -166,6 +168,32 @@ def test_bad_input_is_a_clear_error(course, tmp_path):
 # ---- the parts that need no kernel ------------------------------------------------------
 
 
+def test_the_command_and_its_aliases_are_one_command():
+    """``grade-class`` (grader/, its own package), ``python -m grade_class`` and the course's
+    ``python -m lenet_ref grade-class`` parse the same options."""
+    bindir = os.path.dirname(sys.executable)
+    helps = [subprocess.run(command + ["--help"], capture_output=True, text=True, check=True).stdout
+             for command in ([os.path.join(bindir, "grade-class")],
+                             [sys.executable, "-m", "grade_class"],
+                             [sys.executable, "-m", "lenet_ref", "grade-class"])]  # fmt: skip
+    options = [sorted(set(re.findall(r"--[a-z-]+", h))) for h in helps]
+    assert options[0] == options[1] == options[2], options
+    assert {"--scheduler", "--course", "--timeout", "--memory"} <= set(options[0])
+
+
+def test_a_course_must_name_its_package(tmp_path, course):
+    config = (course / "nbgrader_config.py").read_text()
+    assert "c.GradeClass.course_package" in config
+    shutil.copytree(course, tmp_path / "course")
+    (tmp_path / "course" / "nbgrader_config.py").write_text(
+        config.replace("c.GradeClass.course_package", "# c.GradeClass.course_package")
+    )
+    (tmp_path / "subs" / "alice" / "toy").mkdir(parents=True)
+    command, env = grade_class_command(tmp_path / "subs", tmp_path / "course", tmp_path / "out")
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert done.returncode == 2 and "c.GradeClass.course_package" in done.stderr, done.stderr
+
+
 @pytest.mark.parametrize("source, finding", [
     ("from lenet_ref.numpy import conv_forward", "uses lenet_ref"),
     ("import numpy as np\nnp.allclose = lambda *a, **k: True", "assigns to an attribute of numpy"),
@@ -177,7 +205,8 @@ def test_bad_input_is_a_clear_error(course, tmp_path):
     ("!cat /etc/passwd", "shell command"),
 ])  # fmt: skip
 def test_scan_names_what_a_solution_should_not_need(source, finding):
-    assert any(finding in why for why in scan_source(source)), scan_source(source)
+    found = scan_source(source, "lenet_ref")
+    assert any(finding in why for why in found), found
 
 
 @pytest.mark.parametrize("source", [
@@ -186,11 +215,11 @@ def test_scan_names_what_a_solution_should_not_need(source, finding):
     "assert np.pi == np.pi",
 ])  # fmt: skip
 def test_scan_leaves_ordinary_code_alone(source):
-    assert scan_source(source) == []
+    assert scan_source(source, "lenet_ref") == []
 
 
 def test_checks_before_running(course, tmp_path):
-    from lenet_ref.classroom.course import build_reference, load_course
+    from grade_class.course import build_reference, load_course
 
     specs = build_reference(load_course(course), ["toy", "toy2"], tmp_path / "ref")
     notebooks = toy.toy_notebooks(course)
@@ -259,7 +288,7 @@ def test_report_distribution_and_histogram():
 
 def test_reduced_sandbox_still_stops_what_would_hurt(course, tmp_path):
     """Without namespaces (not root): limits and the watch alone still end each of these."""
-    from lenet_ref.classroom.grade import GradeOptions, grade_class
+    from grade_class.grade import GradeOptions, grade_class
 
     notebooks = toy.toy_notebooks(course)
     release, right = notebooks["toy"]

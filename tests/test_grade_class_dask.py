@@ -91,7 +91,7 @@ def test_a_dask_cluster_grades_as_the_local_pool_and_survives_a_dead_worker(cour
 def test_canvas_and_moodle_csvs_hold_every_student_and_assignment(tmp_path):
     import csv
 
-    from lenet_ref.classroom.exports import export_lms
+    from grade_class.exports import export_lms
 
     grades = tmp_path / "grades.csv"
     grades.write_text(
@@ -107,3 +107,18 @@ def test_canvas_and_moodle_csvs_hold_every_student_and_assignment(tmp_path):
     assert rows[3] == ["bob", "", "", "bob", "", "0.0", "0"]
     assert list(csv.reader(moodle.open())) == [["Username", "toy", "toy2"], ["ann", "5.0", "3.0"],
                                                 ["bob", "0.0", "0"]]  # fmt: skip
+
+
+def test_a_grading_worker_that_dies_fails_the_task_so_dask_runs_it_again(tmp_path):
+    """A Dask worker being killed takes its grading worker down first, sometimes an instant
+    before itself: that must not come back as the submission's result (a 0 recorded for a
+    right answer), but as a failed task, which Dask retries on another worker."""
+    from grade_class.dask_pool import GradingWorkerDied, grade_on_worker
+    from grade_class.protocol import Job
+
+    settings = tmp_path / "settings.json"
+    settings.write_text("{}")  # no worker can start from it: it dies at once
+    job = Job(id=1, student="s00", assignment="toy", folder=str(tmp_path), dir=str(tmp_path / "job"),
+              files={})  # fmt: skip
+    with pytest.raises(GradingWorkerDied, match="died under this submission"):
+        grade_on_worker(job, str(settings), timeout=60)

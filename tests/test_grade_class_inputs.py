@@ -27,12 +27,12 @@ import pytest
 import test_grade_class
 from test_grade_class import grade_class_command
 
-from lenet_ref.classroom import collect as collect_module
-from lenet_ref.classroom.checks import inspect_submission, normalize
-from lenet_ref.classroom.collect import collect, find_submissions
-from lenet_ref.classroom.course import build_reference, load_course
-from lenet_ref.classroom.report import format_report
-from lenet_ref.classroom.state import State, file_name
+from grade_class import collect as collect_module
+from grade_class.checks import inspect_submission, normalize
+from grade_class.collect import collect, find_submissions
+from grade_class.course import build_reference, load_course
+from grade_class.report import format_report
+from grade_class.state import State, file_name
 
 FULL = sum(toy.POINTS.values())
 ROOT = Path(__file__).resolve().parents[1]
@@ -346,7 +346,7 @@ def test_names_too_long_for_a_file_are_cut_and_kept_distinct(course, specs, tmp_
 
 
 def test_an_uninspectable_submission_is_listed_not_raised(specs, tmp_path, monkeypatch):
-    from lenet_ref.classroom import checks
+    from grade_class import checks
 
     (tmp_path / "alice" / "toy").mkdir(parents=True)
     (tmp_path / "alice" / "toy" / "toy.ipynb").write_text("{}")
@@ -368,8 +368,8 @@ def test_normalize_leaves_a_clean_notebook_as_it_is(course, specs):
 @pytest.mark.parametrize("path", sorted((ROOT / "exercises").glob("*/*.ipynb")), ids=lambda p: p.parent.name)
 def test_the_course_s_own_notebooks_need_no_repair(path):
     """The released exercises, and each with its solution, are given to nbgrader as they are."""
-    from lenet_ref.classroom.course import _released_spec
-    from lenet_ref.classroom.simulate import right_answer
+    from grade_class.course import _released_spec
+    from simulate import right_answer
 
     spec = _released_spec(path)
     release = json.loads(path.read_text())

@@ -11,8 +11,8 @@ import grade_class_course as toy
 import pytest
 from test_grade_class import grade_class_command
 
-from lenet_ref.classroom import simulate
-from lenet_ref.classroom.course import load_course
+import simulate
+from grade_class.course import load_course
 
 REPO = Path(__file__).resolve().parents[1]
 BORROWED_CONV = '''def conv_forward(x, w, b):

@@ -14,7 +14,7 @@ import grade_class_course as toy
 import pytest
 from test_grade_class import grade_class_command, sandboxed_processes
 
-from lenet_ref.classroom import simulate
+import simulate
 
 
 def _class(course, folder):

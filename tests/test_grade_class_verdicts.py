@@ -21,8 +21,9 @@ import grade_class_course as toy
 import pytest
 from test_grade_class import grade_class_command
 
-from lenet_ref.classroom import jail, simulate
-from lenet_ref.classroom.course import load_course
+import simulate
+from grade_class import jail
+from grade_class.course import load_course
 
 REPO = Path(__file__).resolve().parents[1]
 A, NB = "ch1_convolution", "convolution.ipynb"
@@ -199,7 +200,7 @@ def test_checks_outside_their_cell_are_refused(graded):
 def test_without_a_zygote_kernels_start_fresh_in_the_sandbox_and_json_py_stays_inert(tmp_path):
     """Kernels exec'd under unshare (no warm zygote) see the same packages; the launcher
     (run as root, in the student's folder) never imports a file handed in beside the notebook."""
-    from lenet_ref.classroom.grade import GradeOptions, grade_class
+    from grade_class.grade import GradeOptions, grade_class
 
     course = toy.make_course(tmp_path / "course")
     toy.submit(tmp_path / "subs", "right", "toy", toy.right(course))

@@ -11,6 +11,7 @@ from collections import namedtuple
 import numpy as np
 import pytest
 
+from lenet_ref import grading
 from lenet_ref.grading import behaviours, check, wire
 from lenet_ref.grading.guard import call
 
@@ -98,7 +99,7 @@ def test_returning_something_else_than_plain_data_fails_clearly():
 def test_every_behaviour_has_a_docstring_and_every_notebook_cell_a_behaviour():
     import re
 
-    from lenet_ref.grading import samples
+    import samples
 
     known = behaviours()
     assert all(b.doc for b in known.values())
@@ -152,13 +153,13 @@ def test_a_deeply_nested_message_is_refused():
 
 @pytest.fixture
 def server(tmp_path, monkeypatch):
-    from lenet_ref.classroom.verdict import VerdictServer
+    from grade_class.verdict import VerdictServer
 
     checks = {"nb": {"test_example": ("correlate2d", "example", False),
                      "test_random": ("correlate2d", "random", True)}}  # fmt: skip
     path = str(tmp_path / "verdict.sock")
     monkeypatch.setenv("LENET_VERDICT_SOCKET", path)
-    srv = VerdictServer(path, checks, reply_seconds=30)
+    srv = VerdictServer(path, checks, reply_seconds=30, grading=grading)
     srv.begin_notebook("nb")
     yield srv
     srv.close()

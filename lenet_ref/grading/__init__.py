@@ -19,7 +19,7 @@ Where the verdict is made:
   has the kernel run the student's function on them, judges the plain data that comes
   back, and records the verdict of the test cell being run. The score comes from that
   record, never from what the kernel prints; the kernel holds neither the checks nor the
-  reference (``lenet_ref.classroom.sandbox``).
+  reference (``grade_class.sandbox``).
 """
 
 from __future__ import annotations

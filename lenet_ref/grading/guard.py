@@ -7,7 +7,7 @@ sessions exist:
 
 - ``LocalAnswers``: the functions are in this process (a student's own kernel running the
   notebook's checks, or the test suite);
-- ``classroom.verdict.RemoteAnswers``: the functions are in a sandboxed kernel, and the
+- ``grade_class.verdict.RemoteAnswers``: the functions are in a sandboxed kernel, and the
   checks run in the trusted grading process, which never runs student code; arguments
   and results cross a socket as plain data.
 

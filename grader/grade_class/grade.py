@@ -36,8 +36,9 @@ from .state import State
 from .worker import SCRATCH_STUDENT
 
 GiB = 1 << 30
-# only what every kernel may hold: a forked kernel inherits it in memory (never the reference)
-PRELOAD = ("numpy", "ipykernel.kernelapp", "ipykernel.ipkernel", "lenet_ref.grading")
+# only what every kernel may hold: a forked kernel inherits it in memory (never the
+# reference); the course's checks' client (``<course_package>.grading``) is added to it
+PRELOAD = ("numpy", "ipykernel.kernelapp", "ipykernel.ipkernel")
 
 
 @dataclass
@@ -58,11 +59,12 @@ class GradeOptions:
     scheduler: str | None = None  # a Dask scheduler's address: grade on its workers (``dask_pool``)
 
 
-def _python_paths() -> list[str]:
+def _python_paths(course_package: Path) -> list[str]:
     """What a kernel must see to run: Python's standard library, the virtual environment's
-    interpreter, and the packages of ``sandbox.kernel_site_paths`` (not the others)."""
+    interpreter, and the packages of ``sandbox.kernel_site_paths`` (not the others, and
+    never the course's package)."""
     paths = [sys.base_prefix, os.path.join(sys.prefix, "bin"), os.path.join(sys.prefix, "pyvenv.cfg"),
-             *sandbox.kernel_site_paths()]  # fmt: skip
+             *sandbox.kernel_site_paths(hidden=(course_package,))]  # fmt: skip
     return [p for p in paths if os.path.exists(p)]
 
 
@@ -76,8 +78,10 @@ def _kernel_modules(course: Course) -> dict:
 def _settings(options: GradeOptions, course: Course, work: Path, isolation: str, specs: dict) -> Settings:
     memory = int(options.memory_gb * GiB)
     modules = _kernel_modules(course)
-    handouts = {a: str(sandbox.build_handout(work / "handout" / a / "lenet_ref", modules.get(a, {})))
+    package = course.package
+    handouts = {a: str(sandbox.build_handout(work / "handout" / a / package, modules.get(a, {}), package))
                 for a in specs}  # fmt: skip
+    preload = [*options.preload, *([f"{package}.grading"] if options.preload else [])]
     return Settings(
         course_root=str(course.root), source_dir=str(course.source_dir),
         template_db=str(work / "reference" / "template.db"), work_dir=str(work),
@@ -86,10 +90,11 @@ def _settings(options: GradeOptions, course: Course, work: Path, isolation: str,
         file_bytes=256 << 20, tmp_bytes=256 << 20, max_output_bytes=2_000_000,
         nproc=256 if isolation == "namespaces" else 4096,  # the latter shares our uid
         isolation=isolation, uid_base=jail.SANDBOX_UID_BASE,
-        ro_paths=_python_paths(), handouts=handouts, package_dir=sandbox.package_dir(),
+        ro_paths=_python_paths(sandbox.package_dir(package)), handouts=handouts,
+        course_package=package, package_dir=str(sandbox.package_dir(package)),
         checks={a: {name: {cell: list(check) for cell, check in spec.checks.items()}
                     for name, spec in notebooks.items()} for a, notebooks in specs.items()},
-        worker_memory_bytes=memory + 2 * GiB, preload=list(options.preload),
+        worker_memory_bytes=memory + 2 * GiB, preload=preload,
     )  # fmt: skip
 
 
@@ -244,7 +249,7 @@ def _grade_all(options, root: Path, assignments, grader: ClassGrader, work: Path
     keys, jobs, inspections = [], [], {}
     for k, (student, assignment, folder) in enumerate(found):
         keys.append((assignment, student))
-        inspection = inspect_submission(folder, assignment, grader.specs)
+        inspection = inspect_submission(folder, assignment, grader.specs, grader.settings.course_package)
         if grader.state.is_done(assignment, student, inspection.digest, grader.sources[assignment]):
             continue
         timestamp = folder / "timestamp.txt"

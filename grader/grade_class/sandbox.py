@@ -4,10 +4,11 @@ course's package only what an assignment hands out.
 The kernel's root file system (``jail``) shows Python's standard library and, of the
 virtual environment's site-packages, only the packages that ipykernel, numpy and
 matplotlib load (found by importing them in a probe process, ``kernel_site_paths``). Not
-PyTorch, SciPy, nbgrader, and not ``lenet_ref`` itself: in its place, at the same path, the
-kernel finds a small ``lenet_ref`` built for the assignment (``build_handout``) holding the
-checks' client (``lenet_ref.grading``: ``remote``, ``runner``, ``wire``, ``guard``) and the
-modules the course lists for it in ``nbgrader_config.py``::
+PyTorch, SciPy, nbgrader, and not the course's package (``c.GradeClass.course_package``,
+here ``lenet_ref``) itself: in its place, at the same path, the kernel finds a small
+package of that name built for the assignment (``build_handout``) holding the checks'
+client (``<package>.grading``: ``remote``, ``runner``, ``wire``, ``guard``) and the modules
+the course lists for it in ``nbgrader_config.py``::
 
     c.GradeClass.kernel_modules = {
         "ch3_s2_to_c3": {"lenet_ref.spec": ["C3_TABLE"]},         # these names only
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 import json
 import os
 import shutil
@@ -34,10 +36,17 @@ KERNEL_MODULES = ("ipykernel_launcher", "ipykernel.kernelapp", "ipykernel.ipkern
                   "ipykernel.inprocess", "IPython", "IPython.core.completer", "jedi", "numpy",
                   "matplotlib", "matplotlib.pyplot", "matplotlib_inline.backend_inline", "PIL.Image",
                   "tqdm", "tqdm.auto", "IPython.core.ultratb", "stack_data")  # fmt: skip
-# The checks' client: what the kernel's ``from lenet_ref.grading import check`` needs.
+# The checks' client: what the kernel's ``from <package>.grading import check`` needs.
 CLIENT_FILES = ("__init__.py", "grading/__init__.py", "grading/guard.py", "grading/runner.py",
                 "grading/wire.py", "grading/remote.py")  # fmt: skip
-PACKAGE = Path(__file__).resolve().parents[1]  # lenet_ref/
+
+
+def package_dir(package: str) -> Path:
+    """The folder of the course's package (where its hand-out is shown to a kernel)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ValueError(f"GradeClass.course_package: {package!r} is not an importable package here")
+    return Path(list(spec.submodule_search_locations)[0]).resolve()
 
 
 def _site_dirs() -> list[str]:
@@ -46,8 +55,9 @@ def _site_dirs() -> list[str]:
     return [os.path.realpath(p) for p in site.getsitepackages() if os.path.isdir(p)]
 
 
-def kernel_site_paths(modules=KERNEL_MODULES) -> list[str]:
-    """The site-packages entries the kernel's modules are loaded from (and their .libs)."""
+def kernel_site_paths(modules=KERNEL_MODULES, hidden: tuple[Path, ...] = ()) -> list[str]:
+    """The site-packages entries the kernel's modules are loaded from (and their .libs),
+    none inside the folders ``hidden`` (the course's package)."""
     probe = ("import importlib, json, sys\n"
              f"for name in {list(modules)!r}:\n"
              "    try:\n        importlib.import_module(name)\n    except Exception:\n        pass\n"
@@ -65,8 +75,7 @@ def kernel_site_paths(modules=KERNEL_MODULES) -> list[str]:
         for site in sites:
             if real.startswith(site + os.sep):
                 entries.add(os.path.join(site, real[len(site) + 1 :].split(os.sep)[0]))
-    package = str(PACKAGE)
-    entries = {e for e in entries if not e.startswith(package)}
+    entries = {e for e in entries if not any(e.startswith(str(h)) for h in hidden)}
     for site in sites:  # shared libraries and the path files that map names to folders
         for name in os.listdir(site):
             if name.endswith(".libs"):  # vendored shared libraries (pyzmq.libs for zmq...): no code
@@ -76,8 +85,8 @@ def kernel_site_paths(modules=KERNEL_MODULES) -> list[str]:
     return sorted(entries)
 
 
-def _relative_imports(path: Path, module: str) -> set[str]:
-    """The lenet_ref modules a file imports, named in full."""
+def _relative_imports(path: Path, module: str, package: str) -> set[str]:
+    """The modules of ``package`` that a file imports, named in full."""
     tree = ast.parse(path.read_text())
     package = module.rsplit(".", 1)[0] if path.name != "__init__.py" else module
     found = set()
@@ -90,67 +99,76 @@ def _relative_imports(path: Path, module: str) -> set[str]:
                 found |= {f"{target}.{alias.name}" for alias in node.names}
             else:
                 found.add(target)
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("lenet_ref"):
+        elif isinstance(node, ast.ImportFrom) and _inside(node.module or "", package):
             found.add(node.module)
         elif isinstance(node, ast.Import):
-            found |= {a.name for a in node.names if a.name.startswith("lenet_ref")}
+            found |= {a.name for a in node.names if _inside(a.name, package)}
     return found
 
 
-def _module_file(module: str) -> Path | None:
+def _inside(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def _module_file(module: str, root: Path) -> Path | None:
     rel = Path(*module.split(".")[1:])
-    for path in (PACKAGE / rel.with_suffix(".py"), PACKAGE / rel / "__init__.py"):
+    for path in (root / rel.with_suffix(".py"), root / rel / "__init__.py"):
         if path.is_file():
             return path
     return None
 
 
-def _copy_with_imports(module: str, dest: Path, done: set[str]) -> None:
-    """Copy ``module``'s file into ``dest`` (a lenet_ref/ folder), and every lenet_ref module
-    it imports, except packages' __init__ files (written apart)."""
+def _copy_with_imports(module: str, dest: Path, done: set[str], root: Path) -> None:
+    """Copy ``module``'s file into ``dest`` (the hand-out's package folder), and every module
+    of the package it imports, except packages' __init__ files (written apart)."""
     if module in done:
         return
     done.add(module)
-    path = _module_file(module)
+    path = _module_file(module, root)
     if path is None:
         return
     if path.name != "__init__.py":
-        target = dest / path.relative_to(PACKAGE)
+        target = dest / path.relative_to(root)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
-    for imported in _relative_imports(path, module):
-        _copy_with_imports(imported, dest, done)
+    for imported in _relative_imports(path, module, module.split(".")[0]):
+        _copy_with_imports(imported, dest, done, root)
 
 
-def build_handout(dest: Path, modules: dict) -> Path:
-    """The ``lenet_ref`` folder a kernel of one assignment sees; returns ``dest``."""
+def build_handout(dest: Path, modules: dict, package: str) -> Path:
+    """The ``package`` folder a kernel of one assignment sees; returns ``dest``."""
+    root = package_dir(package)
+    missing = [rel for rel in CLIENT_FILES if not (root / rel).is_file()]
+    if missing:
+        raise ValueError(f"GradeClass.course_package: {package} has no checks' client "
+                         f"({', '.join(missing)} missing): see grade_class's docstring")  # fmt: skip
     shutil.rmtree(dest, ignore_errors=True)
     for rel in CLIENT_FILES:
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(PACKAGE / rel, dest / rel)
-    copied: set[str] = {"lenet_ref", "lenet_ref.grading"}
+        shutil.copyfile(root / rel, dest / rel)
+    copied: set[str] = {package, f"{package}.grading"}
     for module, names in (modules or {}).items():
-        if not module.startswith("lenet_ref.") or _module_file(module) is None:
-            raise ValueError(f"GradeClass.kernel_modules: {module!r} is not a module of lenet_ref")
+        if not module.startswith(f"{package}.") or _module_file(module, root) is None:
+            raise ValueError(f"GradeClass.kernel_modules: {module!r} is not a module of {package}")
         if names == "*":
-            _copy_with_imports(module, dest, copied)
-            if _module_file(module).name == "__init__.py":
-                shutil.copyfile(_module_file(module), dest / Path(*module.split(".")[1:]) / "__init__.py")
+            _copy_with_imports(module, dest, copied, root)
+            if _module_file(module, root).name == "__init__.py":
+                shutil.copyfile(_module_file(module, root), dest / Path(*module.split(".")[1:]) / "__init__.py")
             continue
         real = importlib.import_module(module)
         lines = [f'"""{module} as the sandbox hands it out: {", ".join(names)}."""']
         for name in names:
             value = getattr(real, name)
             home = getattr(value, "__module__", None)
-            if callable(value) and home and home.startswith("lenet_ref.") and home != module:
-                _copy_with_imports(home, dest, copied)
+            if callable(value) and home and home.startswith(f"{package}.") and home != module:
+                _copy_with_imports(home, dest, copied, root)
                 lines.append(f"from {home} import {name}")
             else:
                 text = repr(value)
                 if ast.literal_eval(text) != value:
                     raise ValueError(f"{module}.{name} cannot be handed out as a constant")
                 lines.append(f"{name} = {text}")
-        is_package = _module_file(module).name == "__init__.py"
+        is_package = _module_file(module, root).name == "__init__.py"
         target = dest / Path(*module.split(".")[1:]) / "__init__.py" if is_package else \
             dest / Path(*module.split(".")[1:]).with_suffix(".py")  # fmt: skip
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -158,7 +176,3 @@ def build_handout(dest: Path, modules: dict) -> Path:
     for folder in [dest, *[p for p in dest.rglob("*") if p.is_dir()]]:
         (folder / "__init__.py").touch(exist_ok=True)  # a package on the way, empty
     return dest
-
-
-def package_dir() -> str:
-    return str(PACKAGE)

@@ -10,6 +10,7 @@ compared with (a locked cell must come back as it was released).
 from __future__ import annotations
 
 import hashlib
+import importlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,11 +29,43 @@ class Course:
     def source_notebooks(self, assignment: str) -> list[Path]:
         return sorted((self.source_dir / assignment).glob("*.ipynb"))
 
+    @property
+    def package(self) -> str:
+        """``c.GradeClass.course_package``: the Python package whose ``grading`` module holds
+        the course's checks (``course_grading``); a kernel sees a hand-out of it only."""
+        package = self.config.get("GradeClass", {}).get("course_package")
+        if not isinstance(package, str) or not package.isidentifier():
+            raise ValueError(
+                f"{CONFIG_FILE} must name the course's package: c.GradeClass.course_package = "
+                "'yourpackage' (the package whose `grading` module holds the checks; see "
+                f"grade_class's docstring); got {package!r}"
+            )
+        return package
+
     def assignments(self) -> list[str]:
         """Every assignment with a source notebook, in order."""
         if not self.source_dir.is_dir():
             return []
         return sorted(d.name for d in self.source_dir.iterdir() if self.source_notebooks(d.name))
+
+
+GRADING_API = ("run_check", "behaviours", "guard", "wire")
+
+
+def course_grading(package: str):
+    """``<package>.grading``, the course's side of the checks: ``run_check(exercise, name,
+    answers)`` returns a verdict (``.passed``, ``.message``); ``behaviours()`` imports every
+    check (the worker calls it once, before the first job); ``guard.Answer`` is how a check
+    holds a student's function; ``wire`` is the plain-data codec that its kernel client
+    (``grading.remote``, handed out to every kernel) speaks."""
+    try:
+        module = importlib.import_module(f"{package}.grading")
+    except ImportError as error:
+        raise ValueError(f"GradeClass.course_package: cannot import {package}.grading ({error})") from None
+    missing = [name for name in GRADING_API if not hasattr(module, name)]
+    if missing:
+        raise ValueError(f"{package}.grading lacks {', '.join(missing)}: see grade_class's docstring")
+    return module
 
 
 def load_course(root: str | os.PathLike) -> Course:

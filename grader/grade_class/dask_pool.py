@@ -65,6 +65,10 @@ def _worker(settings_path: str) -> _Worker:
     return worker
 
 
+class GradingWorkerDied(RuntimeError):
+    """The grading worker of a Dask worker process died under a job."""
+
+
 def grade_on_worker(job: Job, settings_path: str, timeout: float) -> Result:
     """In a Dask worker: grade one job with this process's grading worker."""
     worker = _worker(settings_path)
@@ -84,7 +88,10 @@ def grade_on_worker(job: Job, settings_path: str, timeout: float) -> Result:
         tail = worker.log_tail()
         worker.kill()
         _WORKERS.pop(settings_path, None)
-        return Result(id=job.id, graded=False, crashed=True, log=tail)
+        # Not a verdict: the Dask worker may be going down around it (killed, scaled down),
+        # so the task fails and Dask runs it again elsewhere; after its retries the
+        # coordinator records it as crashed, with this message.
+        raise GradingWorkerDied(f"the grading worker died under this submission: {tail[-1500:]}")
     worker.job = None
     return Result.from_dict(result)
 
@@ -97,7 +104,7 @@ class DaskPool:
             from distributed import Client
         except ImportError:
             raise RuntimeError("--scheduler needs Dask's distributed: pip install "
-                               "'lenet_ref[dask]' (or distributed)") from None  # fmt: skip
+                               "'grade-class[dask]' (or distributed)") from None  # fmt: skip
         self.client = Client(address, timeout="30s")
         self.settings_path, self.timeout = str(settings_path), timeout
 

@@ -3,9 +3,10 @@
 A worker starts one ``VerdictServer`` per submission, on a Unix socket that only that
 submission's kernel can see (``$LENET_VERDICT_SOCKET``). nbgrader's executor tells it which
 cell it is about to run (``capped.CappedExecute``). When the kernel's ``check`` connects
-(``lenet_ref.grading.remote``), the server accepts one check per test cell execution, and
-only the check that cell stands for in the course's source notebook; it runs the
-behaviour here (``lenet_ref.grading.run_check``), with a ``RemoteAnswers`` session: the
+(``<course_package>.grading.remote``), the server accepts one check per test cell
+execution, and only the check that cell stands for in the course's source notebook; it
+runs the behaviour here (``<course_package>.grading.run_check``, ``course.course_grading``),
+with a ``RemoteAnswers`` session: the
 server makes the inputs, the kernel runs the student's function on them and sends back
 plain data (``wire``), and the server compares it with the reference. The verdict is
 recorded per grade cell; the score of a check cell comes from this record alone (a cell
@@ -27,8 +28,6 @@ import socket
 import threading
 import time
 
-from lenet_ref.grading import guard, run_check, wire
-
 HELLO_SECONDS = 10  # for the kernel to say which check it is, once connected
 
 
@@ -36,17 +35,29 @@ class KernelGone(AssertionError):
     """The kernel stopped answering mid-check, or sent something that is not an answer."""
 
 
-class RemoteAnswers(guard.Answers):
-    """The student's functions, living in the kernel at the other end of ``conn``."""
+class RemoteAnswers:
+    """The student's functions, living in the kernel at the other end of ``conn``: the
+    ``Answers`` session of the course's ``grading.guard``, whose checks hold each function
+    as a ``guard.Answer``."""
 
-    def __init__(self, conn: socket.socket, names, callables):
-        self.conn = conn
+    def __init__(self, conn: socket.socket, names, callables, grading):
+        self.conn, self.guard, self.wire = conn, grading.guard, grading.wire
         self.names = [str(n)[:80] for n in names]
         self.callable = [bool(c) for c in callables]
         self.calls = 0
 
+    def __len__(self):
+        return len(self.names)
+
+    def answer(self, index: int):
+        return self.guard.Answer(self, index)
+
+    def exception(self):
+        return None  # the student's exception stays in the kernel
+
     def run(self, index, args, kwargs, refs):
         self.calls += 1
+        wire = self.wire
         try:
             wire.send(self.conn, {"op": "call", "id": self.calls, "answer": index,
                                   "args": list(args), "kwargs": kwargs, "refs": list(refs)})  # fmt: skip
@@ -77,8 +88,9 @@ class VerdictServer:
     course's source notebooks, read by the trusted parent.
     """
 
-    def __init__(self, path: str, checks: dict, reply_seconds: float):
+    def __init__(self, path: str, checks: dict, reply_seconds: float, grading):
         self.path, self.checks, self.reply_seconds = path, checks, reply_seconds
+        self.grading = grading  # the course's checks (``course.course_grading``)
         self.verdicts: dict[str, dict[str, dict]] = {}
         self.check_seconds = 0.0  # in the checks, the student's functions included
         self._lock = threading.Lock()
@@ -151,6 +163,7 @@ class VerdictServer:
 
     def _handle(self, conn: socket.socket) -> None:
         conn.settimeout(HELLO_SECONDS)
+        wire = self.grading.wire
         hello = wire.receive(conn)
         claim = self._claim(hello)
         if isinstance(claim, str):
@@ -158,9 +171,9 @@ class VerdictServer:
             return
         notebook, cell, (exercise, name, hidden) = claim
         conn.settimeout(self.reply_seconds)
-        answers = RemoteAnswers(conn, hello["answers"], hello["callable"])
+        answers = RemoteAnswers(conn, hello["answers"], hello["callable"], self.grading)
         started = time.monotonic()
-        verdict = run_check(exercise, name, answers)
+        verdict = self.grading.run_check(exercise, name, answers)
         self.check_seconds += time.monotonic() - started
         with self._lock:
             self.verdicts[notebook].setdefault(cell, {"passed": verdict.passed,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = {
     "ch1_convolution": "convolution",
     "ch2_pooling": "pooling",

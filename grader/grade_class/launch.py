@@ -1,5 +1,5 @@
 """The kernel's launcher: what the worker's kernelspec runs for every kernel,
-``python -I -m lenet_ref.classroom.launch -- KERNEL ARGS``.
+``python -I -m grade_class.launch -- KERNEL ARGS``.
 
 It chooses how the kernel starts, by the job's jail spec (``$LENET_JAIL_SPEC``):
 
@@ -28,7 +28,7 @@ from .protocol import JailSpec
 
 def _kernel_argv(argv: list[str]) -> list[str]:
     if "--" not in argv:
-        raise SystemExit("usage: python -I -m lenet_ref.classroom.launch [--init] -- KERNEL ARGS")
+        raise SystemExit("usage: python -I -m grade_class.launch [--init] -- KERNEL ARGS")
     return argv[argv.index("--") + 1 :]
 
 
@@ -47,7 +47,7 @@ def main(argv: list[str]) -> int:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             return zygote.request_kernel(spec.zygote, os.environ["LENET_JAIL_SPEC"], kernel_argv)
         unshare = ["unshare", "--pid", "--fork", "--kill-child", "--mount", "--net", "--ipc"]
-        init = [sys.executable, "-I", "-m", "lenet_ref.classroom.launch", "--init", "--"]
+        init = [sys.executable, "-I", "-m", "grade_class.launch", "--init", "--"]
         os.execvp("unshare", unshare + init + kernel_argv)
     status_dir = os.open(spec.status_dir, os.O_RDONLY | os.O_DIRECTORY)
     return jail._supervise(spec, kernel_argv, status_dir, sandboxed=False)

@@ -36,7 +36,7 @@ class _Worker:
         self.log_path = log_dir / f"worker-{slot}.log"
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "lenet_ref.classroom.worker", str(settings_path), str(slot)],
+            [sys.executable, "-m", "grade_class.worker", str(settings_path), str(slot)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
             start_new_session=True, preexec_fn=_die_with_parent,
         )  # fmt: skip

@@ -5,14 +5,14 @@ This module holds the mechanisms; ``launch`` is the entry point that uses them.
 
 Full isolation (root, and ``unshare`` works):
 
-1. ``python -I -m lenet_ref.classroom.launch -- KERNEL ...`` (``launch``: nbgrader starts
+1. ``python -I -m grade_class.launch -- KERNEL ...`` (``launch``: nbgrader starts
    every kernel through it) hands the connection file to the sandbox user and runs itself
    again under ``unshare`` in new PID, mount, network and IPC namespaces (or asks the
    worker's ``zygote`` for a warm kernel, which does the same); it dies with its parent
    (the worker), and the namespace with it;
 2. ``launch --init -- KERNEL ...`` is process 1 there (``run_init``). It builds a root file system that holds
    only what a kernel needs (the system, Python's standard library, the packages of
-   ``sandbox.kernel_site_paths``, the assignment's hand-out in place of ``lenet_ref``, the
+   ``sandbox.kernel_site_paths``, the assignment's hand-out in place of the course's package, the
    notebook's folder read-only, a private home and /tmp: not the solutions, the other
    students, the gradebook, git, /root, PyTorch or the reference), chroots into it and starts the kernel as an unprivileged user
    with resource limits. Then it watches: past the memory limit it kills every process in
@@ -140,7 +140,7 @@ def _build_root(spec: JailSpec, cwd: str) -> str:
         real = os.path.realpath(path)
         if real != path:  # a symlink: show where it leads as well
             _bind(real, root, path in writable)
-    for source, target in spec.overlays:  # the assignment's lenet_ref, in its place
+    for source, target in spec.overlays:  # the assignment's hand-out, in its package's place
         os.makedirs(root + target, exist_ok=True)
         _mount(source, root + target, None, MS_BIND | MS_REC)
         _mount(None, root + target, None, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV | MS_RDONLY)

@@ -4,8 +4,8 @@ It reads the source of the cells a student wrote (not the locked ones, which nbg
 back anyway) and names each pattern it finds: calling or patching the reference package,
 tampering with the interpreter (trace hooks, sys.modules, builtins, frames), patching
 numpy, reaching IPython or the operating system. It grades nothing: it tells a person
-where to look. The in-kernel checks of ``lenet_ref.grading`` are what make such an answer
-fail its tests.
+where to look. The verdicts do not depend on it: a kernel cannot import the course's
+package, and its checks run outside the kernel (``verdict``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import re
 import tokenize
 
 PATTERNS = [  # (regular expression, what it means), in the order the report lists them
-    (r"\blenet_ref\b", "uses lenet_ref, the reference package"),
     (r"\b(settrace|setprofile|gettrace)\b", "installs a trace or profile hook"),
     (r"\bsys\s*\.\s*modules\b", "touches sys.modules"),
     (r"\b__import__\b|\bimportlib\b", "imports by name (__import__, importlib)"),
@@ -46,15 +45,19 @@ def _without_comments(source: str) -> str:
         return source  # IPython syntax (magics) or broken code: scan it as it is
 
 
-def scan_source(source: str) -> list[str]:
-    """What one cell's source does that a solution should not need; [] when nothing."""
+def scan_source(source: str, package: str | None = None) -> list[str]:
+    """What one cell's source does that a solution should not need; [] when nothing.
+    ``package``: the course's package (``c.GradeClass.course_package``), the reference."""
     text = _without_comments(source)
-    return [why for pattern, why in _COMPILED if pattern.search(text)]
+    found = []
+    if package and re.search(rf"\b{re.escape(package)}\b", text):
+        found.append(f"uses {package}, the reference package")
+    return found + [why for pattern, why in _COMPILED if pattern.search(text)]
 
 
-def scan_cells(cells: list[tuple[int, str]]) -> list[str]:
-    """``[(cell index, source)]`` -> one line per finding: ``"cell 3: uses lenet_ref ..."``."""
+def scan_cells(cells: list[tuple[int, str]], package: str | None = None) -> list[str]:
+    """``[(cell index, source)]`` -> one line per finding: ``"cell 3: uses numpy ..."``."""
     findings = []
     for index, source in cells:
-        findings += [f"cell {index}: {why}" for why in scan_source(source)]
+        findings += [f"cell {index}: {why}" for why in scan_source(source, package)]
     return findings

@@ -1,6 +1,6 @@
 """A grading worker: a long-lived, trusted process that grades one submission at a time.
 
-The pool starts one per core (``python -m lenet_ref.classroom.worker SETTINGS SLOT``) and
+The pool starts one per core (``python -m grade_class.worker SETTINGS SLOT``) and
 sends it jobs, one JSON line each on stdin; it answers one JSON line per job. For each job
 it builds a scratch course of its own (a copy of the template gradebook, the student's
 files), runs nbgrader's autograde and generate_feedback on it in-process (nbgrader started
@@ -50,7 +50,7 @@ def write_kernelspec(folder: str, interrupt_mode: str = "signal") -> str:
     os.makedirs(spec_dir, exist_ok=True)
     # -I: not the working directory (the student's folder) on sys.path, nor PYTHON* variables:
     # a json.py handed in beside the notebook must not be imported by this trusted launcher
-    argv = [sys.executable, "-I", "-m", "lenet_ref.classroom.launch", "--",
+    argv = [sys.executable, "-I", "-m", "grade_class.launch", "--",
             sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]  # fmt: skip
     spec = {"argv": argv, "display_name": "Python 3 (sandboxed)", "language": "python",
             "interrupt_mode": interrupt_mode}  # fmt: skip
@@ -174,7 +174,7 @@ def feedback_preprocessors(cfg) -> list:
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
-    from lenet_ref.grading.feedback import HideHiddenOutputs
+    from .feedback import HideHiddenOutputs
 
     steps = list(cfg.GenerateFeedback.get("preprocessors", [GetGrades, CSSHTMLHeaderPreprocessor]))
     names = [_name(p) for p in steps]
@@ -211,6 +211,7 @@ def grade(job: Job, settings: Settings, slot: int, course_config) -> Result:
 
     from .capped import CappedExecute
     from .merge import apply_verdicts
+    from .course import course_grading
     from .verdict import VerdictServer
 
     started = time.monotonic()
@@ -224,8 +225,9 @@ def grade(job: Job, settings: Settings, slot: int, course_config) -> Result:
     spec = prepare(job, settings, slot)
     cfg = job_config(course_config, job, settings)
     checks = settings.checks.get(job.assignment, {})
-    server = VerdictServer(os.path.join(spec.env["JUPYTER_RUNTIME_DIR"], VERDICT_SOCKET),
-                           checks, reply_seconds=float(cfg.Execute.get("timeout", 60) or 60) + 5)  # fmt: skip
+    server = VerdictServer(os.path.join(spec.env["JUPYTER_RUNTIME_DIR"], VERDICT_SOCKET), checks,
+                           reply_seconds=float(cfg.Execute.get("timeout", 60) or 60) + 5,
+                           grading=course_grading(settings.course_package))  # fmt: skip
     if settings.isolation == "namespaces":
         os.chown(server.path, spec.uid, spec.gid)
     CappedExecute.verdicts = server
@@ -271,7 +273,7 @@ def start_zygote(settings: Settings):
     # BLAS and OpenMP read their thread counts when imported: in the zygote, that is
     threads = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
     zygote = subprocess.Popen(
-        [sys.executable, "-I", "-m", "lenet_ref.classroom.zygote", path, json.dumps(settings.preload)],
+        [sys.executable, "-I", "-m", "grade_class.zygote", path, json.dumps(settings.preload)],
         stdout=subprocess.PIPE, text=True, env={**os.environ, **threads},
     )  # fmt: skip
     if zygote.stdout.readline().strip() != "ready":
@@ -280,12 +282,12 @@ def start_zygote(settings: Settings):
     return zygote
 
 
-def _warm_checks() -> None:
-    """Import the checks (and PyTorch, which hidden checks use) before the first job, so
-    that no submission pays for it (4 s)."""
-    from lenet_ref.grading import behaviours
+def _warm_checks(package: str) -> None:
+    """Import the course's checks (and PyTorch, which they may use) before the first job,
+    so that no submission pays for it (4 s for this course's)."""
+    from .course import course_grading
 
-    behaviours()
+    course_grading(package).behaviours()
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -321,7 +323,7 @@ def main(argv: list[str]) -> int:
     os.environ["JUPYTER_PATH"] = write_kernelspec(slot_dir, "message" if zygote else "signal")
     course_config = PyFileConfigLoader("nbgrader_config.py", path=settings.course_root).load_config()
     if any(cells for notebooks in settings.checks.values() for cells in notebooks.values()):
-        _warm_checks()  # a course with check cells: their verdicts are made here
+        _warm_checks(settings.course_package)  # a course with check cells: their verdicts are made here
     logging.basicConfig(level=logging.WARNING)
     print(json.dumps({"ready": slot}), file=results)
     for line in sys.stdin:

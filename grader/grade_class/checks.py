@@ -262,7 +262,7 @@ def _other_notebook(ids: set[str], specs: dict, assignment: str) -> tuple[str | 
 
 
 def _check_cells(nb, submitted: set[str], name: str, spec: NotebookSpec, specs: dict,
-                 assignment: str) -> list[Issue]:  # fmt: skip
+                 assignment: str, package: str | None) -> list[Issue]:  # fmt: skip
     ids = _ids(nb)  # the cells nbgrader will know, in the repaired notebook
     if not submitted:
         return [Issue("stripped-metadata", "no cell has nbgrader metadata: not graded", name)]
@@ -282,7 +282,7 @@ def _check_cells(nb, submitted: set[str], name: str, spec: NotebookSpec, specs: 
     student_code = [(k, "".join(c.source) if isinstance(c.source, list) else c.source)
                     for k, c in enumerate(nb.cells)
                     if c.cell_type == "code" and k not in locked_cells]  # fmt: skip
-    findings = scan_cells(student_code)
+    findings = scan_cells(student_code, package)
     if findings:
         issues.append(Issue("suspicious", "; ".join(findings), name))
     return issues
@@ -308,7 +308,8 @@ def _write(nb, path: Path) -> Path:
     return path
 
 
-def inspect_submission(folder: Path, assignment: str, specs: dict) -> Inspection:
+def inspect_submission(folder: Path, assignment: str, specs: dict,
+                       package: str | None = None) -> Inspection:
     """Which file is graded as which notebook, and what a person should know about it.
 
     Each notebook that goes to nbgrader is written, normalized (``normalize``), to
@@ -317,14 +318,14 @@ def inspect_submission(folder: Path, assignment: str, specs: dict) -> Inspection
     this submission's alone: it is listed, not graded, and the class goes on.
     """
     try:
-        return _inspect(Path(folder), assignment, specs)
+        return _inspect(Path(folder), assignment, specs, package)
     except Exception as error:  # a bug or an unreadable file: not a reason to stop the class
         detail = f"could not be inspected before grading: {type(error).__name__}: {str(error)[:300]}"
         return Inspection(issues=[Issue("grader-error", clean_name(detail))],
                           digest=f"uninspectable-{error!r}"[:200])  # fmt: skip
 
 
-def _inspect(folder: Path, assignment: str, specs: dict) -> Inspection:
+def _inspect(folder: Path, assignment: str, specs: dict, package: str | None) -> Inspection:
     entries = sorted(p for p in folder.iterdir() if p.name not in ("timestamp.txt", META))
     result = Inspection(digest=_digest(entries + [folder / "timestamp.txt"]))
     result.issues += submission_issues(folder)
@@ -343,7 +344,7 @@ def _inspect(folder: Path, assignment: str, specs: dict) -> Inspection:
         if nb is None:
             result.issues.append(Issue("invalid-notebook", f"{clean_name(path.name)}: {why}", name))
             continue
-        issues = _check_cells(nb, ids, name, spec, specs, assignment)
+        issues = _check_cells(nb, ids, name, spec, specs, assignment, package)
         # the notebook of another assignment fails every test; one without nbgrader metadata
         # makes nbgrader fail (add_missing_cells cannot place the cells): 0, for a person
         refused = any(i.kind in ("other-assignment", "stripped-metadata") for i in issues)

@@ -11,7 +11,7 @@ refuses unknown and missing fields, so that a message no file defines cannot app
     │   │       ◄── a ZygoteRequest from launch, one per kernel
     │   └── launch → jail (process 1 of new namespaces) → kernel (student code, sandboxed)
     │           jail writes its status (JailStatus, as a dict in Result.jail)
-    │           kernel ◄──► VerdictServer: lenet_ref.grading.wire messages (plain data)
+    │           kernel ◄──► VerdictServer: <course_package>.grading.wire messages (plain data)
     └── (the parent alone writes the gradebook, the CSVs, the report and the records)
 """
 
@@ -68,8 +68,9 @@ class Settings(_Message):
     isolation: str  # "namespaces" or "limits"
     uid_base: int
     ro_paths: list[str]  # what the kernel's root shows read-only (sandbox.kernel_site_paths)
-    handouts: dict[str, str]  # assignment -> the lenet_ref folder its kernels see
-    package_dir: str  # where lenet_ref lives: the hand-out is shown there
+    handouts: dict[str, str]  # assignment -> the course package's folder its kernels see
+    course_package: str  # c.GradeClass.course_package: its ``grading`` module holds the checks
+    package_dir: str  # where the course's package lives: the hand-out is shown there
     checks: dict[str, dict[str, dict[str, list]]]  # assignment -> notebook -> cell -> check
     worker_memory_bytes: int
     preload: list[str]  # what the zygote imports before forking kernels
