@@ -84,9 +84,9 @@ def error_table(folder: Path, epoch: int | None) -> None:
             print(f"{optimizer:<12} no run reached {epoch} passes")
             continue
         values = list(errors.values())
-        sd = statistics.stdev(values) if len(values) > 1 else float("nan")
+        sd = f"{statistics.stdev(values):6.2f}" if len(values) > 1 else f"{'-':>6}"  # one seed
         listed = ", ".join(f"{s}: {e:.2f}" for s, e in errors.items())
-        print(f"{optimizer:<12} {statistics.mean(values):7.2f} {sd:6.2f}  {listed}")
+        print(f"{optimizer:<12} {statistics.mean(values):7.2f} {sd}  {listed}")
 
 
 def main() -> None:
