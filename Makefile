@@ -30,7 +30,7 @@ bench: data
 
 # grade-class on a simulated class (100 students x every assignment), nbgrader's serial autograde beside it
 bench-grading: data
-	python bench/grade_class.py
+	python bench/class_grading.py
 
 # The students' repository (exercises, the lenet_ref wheel, binder/, a README; no solutions)
 # in _build/student-release (`make book` clears _build: run this after it). README: For instructors.

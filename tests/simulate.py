@@ -1,6 +1,6 @@
 """A simulated class: right, wrong and broken submissions made from a course's notebooks.
 
-Used by ``bench/grade_class.py`` and the tests. A right answer is the release notebook
+Used by ``bench/class_grading.py`` and the tests. A right answer is the release notebook
 with every solution cell filled from the instructor's source; a wrong one has some of
 those cells left as released (they raise NotImplementedError, so their tests fail); a
 broken one is one of ``HOSTILE`` kinds, each a way a real submission goes wrong or

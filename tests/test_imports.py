@@ -14,3 +14,16 @@ def test_numpy_half_does_not_import_torch():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_every_bench_starts():
+    """Each bench script imports and parses its options; a script named like a package it
+    imports (bench/grade_class.py once shadowed grade_class) fails here, not months later."""
+    from pathlib import Path
+
+    benches = sorted((Path(__file__).parents[1] / "bench").glob("*.py"))
+    assert benches, "no bench scripts found"
+    for bench in benches:
+        done = subprocess.run([sys.executable, str(bench), "--help"], capture_output=True, text=True)
+        assert done.returncode == 0, f"{bench.name} --help failed:\n{done.stderr[-2000:]}"
+        assert "usage:" in done.stdout, f"{bench.name} --help printed no usage"
