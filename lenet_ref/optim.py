@@ -84,4 +84,16 @@ class SDLM:
             self.params[k] -= (scale * g).astype(self.params[k].dtype)
 
 
+def curvature_summary(curvature: dict, mu: float = SDLM_MU) -> dict[str, dict[str, float]]:
+    """What a pass's curvature estimate says, per parameter tensor: the median h_kk and the
+    fraction of its parameters whose h_kk is below mu, where mu, not the curvature, sets
+    the step (eta / (mu + h) ~ eta / mu). Training records it before every SDLM pass.
+    ``curvature``: name -> array or tensor, as ``set_curvature`` takes it."""
+    summary = {}
+    for name, h in curvature.items():
+        h = np.asarray(h.detach().cpu() if hasattr(h, "detach") else h, dtype=np.float64)
+        summary[name] = {"median": float(np.median(h)), "below_mu": float(np.mean(h < mu))}
+    return summary
+
+
 OPTIMIZERS = ("sgd", "adam", "sdlm")

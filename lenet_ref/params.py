@@ -34,9 +34,13 @@ def init_params(
     rule ``"fan-in-sqrt"``: limit = 2.4 / sqrt(F_i), the rule that meets Appendix A's stated
     aim ("the initial standard deviation of the weighted sums in the same range for each
     unit", within the sigmoid's operating region: sqrt(1.92) = 1.39 for inputs of variance
-    1, whatever F_i) where the literal 2.4 / F_i shrinks it by sqrt(1.92 / F_i) per layer;
-    it is the F_i^(-1/2) of LeCun et al.'s *Efficient BackProp* (1998). A named option, not
-    the default: the paper prints 2.4 / F_i. SDLM needs it (``lenet_ref.optim.SDLM``).
+    1, whatever F_i) where the literal 2.4 / F_i shrinks it by sqrt(1.92 / F_i) per layer.
+    A named option, not the default: the paper prints 2.4 / F_i.
+    rule ``"lecun"``: limit = sqrt(3 / F_i), standard deviation F_i^(-1/2), the rule of
+    LeCun, Bottou, Orr and Mueller's *Efficient BackProp* (1998, Sec. 4.6) for this very
+    sigmoid on normalised inputs: the weighted sums start with the inputs' variance, where
+    fan-in-sqrt starts them 1.92 times wider (Keras calls it ``lecun_uniform``).
+    SDLM needs one of these two (``lenet_ref.optim.SDLM``).
     rule ``"he"``: limit = sqrt(6 / F_i) (He et al. 2015), for ReLU units, which do not
     squash: under the paper's rule a ReLU network's signal shrinks layer after layer.
     rule ``"glorot"``: limit = sqrt(6 / (F_i + F_o)) (Glorot and Bengio 2010), the default
@@ -62,7 +66,7 @@ def init_params(
             params[f"{layer.name}.bias"] = np.zeros(shapes["bias"])
         elif isinstance(layer, Pool) and shapes:
             fan_in = layer.size**2  # the window a coefficient scales
-            limit = 2.4 / np.sqrt(fan_in) if rule == "fan-in-sqrt" else 2.4 / fan_in
+            limit = _limit(rule if rule in ("fan-in-sqrt", "lecun") else "paper", fan_in, fan_in)
             params[f"{layer.name}.coef"] = rng.uniform(-1, 1, shapes["coef"]) * limit
             params[f"{layer.name}.bias"] = np.zeros(shapes["bias"])
     return {k: v.astype(dtype) for k, v in params.items()}
@@ -73,6 +77,8 @@ def _limit(rule: str, fan_in: np.ndarray, fan_out: int) -> np.ndarray:
         return 2.4 / fan_in
     if rule == "fan-in-sqrt":
         return 2.4 / np.sqrt(fan_in)
+    if rule == "lecun":
+        return np.sqrt(3 / fan_in)
     if rule == "he":
         return np.sqrt(6 / fan_in)
     if rule == "glorot":

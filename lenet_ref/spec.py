@@ -255,7 +255,7 @@ ACTIVATIONS = ("scaled_tanh", "tanh", "relu", "sigmoid")
 POOLINGS = ("subsample", "avg", "max")
 C3_CONNECTIONS = ("table", "full")
 HEADS = ("rbf", "softmax")
-INITS = ("paper", "fan-in-sqrt", "he", "glorot")  # params.init_params says what each draws
+INITS = ("paper", "fan-in-sqrt", "lecun", "he", "glorot")  # params.init_params says what each draws
 PAPER_OPTIONS = {"activation": "scaled_tanh", "pool": "subsample", "c3": "table", "head": "rbf"}
 MODERN_OPTIONS = {"activation": "relu", "pool": "max", "c3": "full", "head": "softmax"}
 

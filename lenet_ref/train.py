@@ -36,7 +36,16 @@ from . import spec
 from .checkpoint import save_checkpoint
 from .data import load_mnist, to_lenet_input
 from .distort import random_affine
-from .optim import OPTIMIZERS, SDLM, SDLM_LR, SDLM_MU, SDLM_PATTERNS, SGD, Adam
+from .optim import (
+    OPTIMIZERS,
+    SDLM,
+    SDLM_LR,
+    SDLM_MU,
+    SDLM_PATTERNS,
+    SGD,
+    Adam,
+    curvature_summary,
+)
 
 
 @dataclass
@@ -108,7 +117,8 @@ class TrainConfig:
     init: str | None = field(
         default=None,
         metadata={"help": "initial weights: paper (2.4/F_i, Appendix A as printed), fan-in-sqrt "
-                  "(2.4/sqrt(F_i), what sdlm needs), he, glorot (None: the network's)",
+                  "(2.4/sqrt(F_i)), lecun (sqrt(3/F_i), Efficient BackProp); sdlm needs one of "
+                  "these two; he, glorot (None: the network's)",
                   "choices": spec.INITS},
     )  # fmt: skip
     progress: bool = field(default=True, metadata={"help": "show a progress bar"})
@@ -148,10 +158,12 @@ class NumpyRunner:
                     "sdlm": lambda: SDLM(params, config.mu)}[optimizer]()  # fmt: skip
         self.device = "cpu (numpy)"
 
-    def estimate_curvature(self, x: np.ndarray, y: np.ndarray) -> None:
+    def estimate_curvature(self, x: np.ndarray, y: np.ndarray) -> dict:
         from .numpy.curvature import curvature
 
-        self.opt.set_curvature(curvature(self.net, x, y))
+        h = curvature(self.net, x, y)
+        self.opt.set_curvature(h)
+        return h
 
     def step(self, x: np.ndarray, y: np.ndarray, lr: float) -> float:
         loss, grads = self.net.loss_and_grads(x, y)
@@ -183,11 +195,12 @@ class TorchRunner:
         self.sdlm = optimizer == "sdlm"
         self.device = str(self.net.device)
 
-    def estimate_curvature(self, x: np.ndarray, y: np.ndarray) -> None:
+    def estimate_curvature(self, x: np.ndarray, y: np.ndarray) -> dict:
         from .torch.sdlm import curvature
 
         h = curvature(self.net, x, y)
         self.opt.set_curvature({p: h[name] for name, p in self.net.named_parameters()})
+        return h
 
     def step(self, x: np.ndarray, y: np.ndarray, lr: float) -> float:
         xb = self.torch.as_tensor(x).to(self.net.device, non_blocking=True)
@@ -248,10 +261,12 @@ def train(config: TrainConfig, data=None):
                    disable=not config.progress, leave=False)  # fmt: skip
         if config.distort:  # a fresh distortion of every image, every epoch
             inputs = to_lenet_input(random_affine(x_train, rng), size)
+        curvature = None
         if optimizer == "sdlm":  # Sec. III.B: re-estimated on 500 patterns before each pass
             count = min(config.curvature_patterns, len(x_train))
             sample = np.sort(rng.choice(len(x_train), size=count, replace=False))
-            runner.estimate_curvature(inputs[sample], y_train[sample])
+            h = runner.estimate_curvature(inputs[sample], y_train[sample])
+            curvature = curvature_summary(h, config.mu)
         for idx in bar:
             loss = runner.step(inputs[idx], y_train[idx], lr)
             if not np.isfinite(loss):
@@ -266,6 +281,8 @@ def train(config: TrainConfig, data=None):
         test_error = float(np.mean(runner.net.predict(x_test) != y_test))
         row = {"epoch": epoch, "lr": lr, "train_loss": float(np.mean(losses)),
                "test_error": test_error, "seconds": seconds}  # fmt: skip
+        if curvature is not None:  # the estimate this pass's steps were taken with
+            row["curvature"] = curvature
         if config.train_error:  # on the undistorted training images, after the pass
             train_inputs = inputs if not config.distort else to_lenet_input(x_train, size)
             row["train_error"] = float(np.mean(runner.net.predict(train_inputs) != y_train))

@@ -116,3 +116,28 @@ def test_init_fan_in_sqrt_is_a_named_option_that_keeps_the_signal():
     f6 = {name: layer_outputs(net, x)["F6"].std()
           for name, net in (("sqrt", sqrt_net), ("paper", paper_net))}  # fmt: skip
     assert f6["sqrt"] > 0.3 > 0.05 > f6["paper"], f6
+
+
+def test_init_lecun_draws_within_sqrt_3_over_fan_in():
+    """``init="lecun"`` (Efficient BackProp, Sec. 4.6): uniform within sqrt(3 / F_i), so the
+    weights' standard deviation is F_i^(-1/2): C1 (F_i = 25) within 0.346, C5 (F_i = 400)
+    within 0.0866, a subsampling coefficient (F_i = 4) within 0.866; and it starts F6 wider
+    than the paper's printed rule and narrower than fan-in-sqrt."""
+    import numpy as np
+
+    from lenet_ref.data import load_mnist, to_lenet_input
+    from lenet_ref.figures import layer_outputs
+    from lenet_ref.numpy import LeNet5
+
+    net = LeNet5(seed=0, init="lecun")
+    for name, fan_in in (("C1.weight", 25), ("C5.weight", 400), ("F6.weight", 120), ("S2.coef", 4)):
+        w = net.params[name]
+        limit = np.sqrt(3 / fan_in)
+        assert 0.9 * limit < np.abs(w).max() <= limit, name
+        if w.size > 100:  # the standard deviation the rule is named for
+            assert abs(w.std() * np.sqrt(fan_in) - 1) < 0.1, name
+    assert net.options["init"] == "lecun"
+    x = to_lenet_input(load_mnist()[0][0][:64])
+    f6 = {init: layer_outputs(LeNet5(seed=0, init=init), x)["F6"].std()
+          for init in ("paper", "lecun", "fan-in-sqrt")}  # fmt: skip
+    assert f6["paper"] < 0.05 < 0.3 < f6["lecun"] < f6["fan-in-sqrt"], f6

@@ -175,3 +175,31 @@ def test_cli_trains_with_sdlm_at_the_papers_rate(tmp_path):
     assert metrics["config"]["mu"] == 0.05 and metrics["config"]["curvature_patterns"] == 32
     assert metrics["command"].startswith("python -m lenet_ref train --optimizer sdlm")
     assert metrics["commit"] is None or len(metrics["commit"]) >= 40
+
+
+def test_each_sdlm_pass_records_the_curvature_its_steps_used(mnist):
+    """Before every SDLM pass the metrics record, per parameter tensor, the median h_kk of
+    the fresh estimate and the fraction of parameters below mu (where mu, not the
+    curvature, sets the step). Under the paper's printed init every weight's curvature is
+    ~1e-5, far below mu = 0.02; under fan-in-sqrt almost none is."""
+    (x_train, y_train), test = mnist
+    data = ((x_train[:64], y_train[:64]), test)
+    rows = {}
+    for init in ("paper", "fan-in-sqrt"):
+        config = TrainConfig(optimizer="sdlm", init=init, epochs=2, batch_size=16,
+                             curvature_patterns=32, test_limit=50, progress=False,
+                             verbose=False, out=None)  # fmt: skip
+        net, metrics = train(config, data=data)
+        rows[init] = metrics["epochs"]
+        for row in metrics["epochs"]:
+            assert set(row["curvature"]) == set(dict(net.named_parameters())), row["curvature"]
+            for summary in row["curvature"].values():
+                assert summary["median"] >= 0 and 0 <= summary["below_mu"] <= 1
+    first = {init: r[0]["curvature"] for init, r in rows.items()}
+    for name in ("C1.weight", "C3.weight", "C5.weight", "F6.weight"):
+        assert first["paper"][name]["below_mu"] == 1.0, (name, first["paper"][name])
+        assert first["fan-in-sqrt"][name]["below_mu"] < 0.05, (name, first["fan-in-sqrt"][name])
+        assert first["fan-in-sqrt"][name]["median"] > 100 * first["paper"][name]["median"]
+    sgd = train(TrainConfig(epochs=1, limit=64, test_limit=50, progress=False, verbose=False,
+                            out=None), data=data)[1]  # fmt: skip
+    assert "curvature" not in sgd["epochs"][0]
