@@ -162,10 +162,10 @@ def test_feature_maps_are_the_forward_pass():
 
 
 # --- Fig. 5: runs ------------------------------------------------------------------------
-def fake_run(folder, name, optimizer, seed, errors):
+def fake_run(folder, name, optimizer, seed, errors, init=None):
     metrics = {
         "config": {"impl": "torch", "seed": seed, "limit": None, "test_limit": None},
-        "run": {"optimizer": optimizer},
+        "run": {"optimizer": optimizer, **({"init": init} if init else {})},
         "device": "cpu",
         "epochs": [{"epoch": k + 1, "test_error": e, "train_error": e / 2}
                    for k, e in enumerate(errors)],  # fmt: skip
@@ -213,7 +213,9 @@ def test_committed_runs_are_complete():
     summaries = [F.run_summary(run) for run in runs]
     seeds: dict[str, set] = {}
     for run, summary in zip(runs, summaries, strict=True):
-        assert run["name"] == f"{summary['optimizer']}-seed{summary['seed']}", run["path"]
+        assert run["name"] == summary["folder"], run["path"]
+        if summary["init"]:
+            assert f"--init {summary['init']}" in summary["command"], run["path"]
         assert (summary["epochs"], summary["train_images"], summary["test_images"]) == (
             20, 60_000, 10_000
         ), run["path"]  # fmt: skip
@@ -221,7 +223,7 @@ def test_committed_runs_are_complete():
         assert summary["test_error"] == run["metrics"]["epochs"][-1]["test_error"]
         assert summary["command"].startswith("python -m lenet_ref train") and summary["commit"]
         assert f"--seed {summary['seed']}" in summary["command"]
-        seeds.setdefault(summary["optimizer"], set()).add(summary["seed"])
+        seeds.setdefault(summary["label"], set()).add(summary["seed"])
     assert max(map(len, seeds.values()), default=0) >= 5, f"seeds per optimiser: {seeds}"
 
 
@@ -229,11 +231,35 @@ def test_runs_text_states_mean_spread_and_range(tmp_path):
     fake_run(tmp_path, "sgd-seed0", "sgd", 0, [0.05, 0.010])
     fake_run(tmp_path, "sgd-seed1", "sgd", 1, [0.04, 0.012])
     fake_run(tmp_path, "sdlm-seed0", "sdlm", 0, [0.03, 0.009])
-    text = F.runs_text(F.load_runs(tmp_path))
+    fake_run(tmp_path, "sdlm-lecun-seed0", "sdlm", 0, [0.03, 0.02], init="lecun")
+    runs = F.load_runs(tmp_path)
+    text = F.runs_text(runs)
     assert "sgd, 2 seeds, 2 passes: final test error 1.10 ± 0.14 % (mean ± sd; 1.00 to 1.20 %)" in text
     assert "sdlm, 1 seed, 2 passes: final test error 0.90 %" in text
-    assert text.startswith("3 runs committed")
+    assert "sdlm (init lecun), 1 seed, 2 passes: final test error 2.00 %" in text  # apart
+    assert text.startswith("4 runs committed")
+    assert [F.run_summary(r)["folder"] for r in runs] == [r["name"] for r in runs]
     assert "No full run" in F.runs_text([])
+
+
+def test_curvature_figure_draws_what_each_sdlm_pass_recorded(tmp_path):
+    fake_run(tmp_path, "sdlm-lecun-seed0", "sdlm", 0, [0.03, 0.04], init="lecun")
+    path = tmp_path / "sdlm-lecun-seed0" / "metrics.json"
+    metrics = json.loads(path.read_text())
+    metrics["config"]["mu"] = 0.02
+    for row, (median, below) in zip(metrics["epochs"], [(0.7, 0.0), (0.018, 0.55)], strict=True):
+        row["curvature"] = {"C5.weight": {"median": median, "below_mu": below},
+                            "C5.bias": {"median": 1.0, "below_mu": 0.0}}  # fmt: skip
+    path.write_text(json.dumps(metrics))
+    (run,) = F.load_runs(tmp_path)
+    assert F.curvature_passes(run)["C5.weight"] == [(1, 0.7, 0.0), (2, 0.018, 0.55)]
+    fig = F.curvature_figure(run)
+    lines = {ln.get_gid(): list(ln.get_ydata()) for ax in fig.axes for ln in ax.lines}
+    assert lines["C5.weight-median"] == pytest.approx([0.7, 0.018])
+    assert lines["C5.weight-below"] == pytest.approx([0.0, 55.0])
+    assert "C1.weight-median" not in lines  # not recorded, not drawn
+    fake_run(tmp_path, "sgd-seed0", "sgd", 0, [0.05, 0.01])
+    assert F.curvature_passes(F.load_runs(tmp_path)[-1]) == {}
 
 
 def test_importing_the_figures_imports_neither_matplotlib_nor_torch():

@@ -9,7 +9,8 @@ imported only when a figure is drawn, so importing this package costs nothing.
 - ``network``: the whole network as the paper's Fig. 2 draws it; receptive fields by depth.
 - ``convolution``: one cross-correlation's sliding window; padding and stride; one C3 unit.
 - ``maps``: one digit's feature maps through every layer.
-- ``runs``: training and test error over the passes (the paper's Fig. 5) from metrics files.
+- ``runs``: training and test error over the passes (the paper's Fig. 5) from metrics files;
+  the curvature an SDLM run's steps used.
 """
 
 from .convolution import (
@@ -21,11 +22,20 @@ from .convolution import (
 )
 from .maps import feature_maps_figure, layer_outputs
 from .network import Plane, network_figure, receptive_field_figure, receptive_fields, shape_walk
-from .runs import error_curves_figure, load_runs, run_summary, runs_text
+from .runs import (
+    curvature_figure,
+    curvature_passes,
+    error_curves_figure,
+    load_runs,
+    run_summary,
+    runs_text,
+)
 
 __all__ = [
     "Plane",
     "c3_unit_figure",
+    "curvature_figure",
+    "curvature_passes",
     "cross_correlation_figure",
     "error_curves_figure",
     "feature_maps_figure",

@@ -31,13 +31,20 @@ def load_runs(folder) -> list[dict]:
 
 
 def run_summary(run: dict) -> dict:
-    """What the page prints about one run: how it was made and where it ended."""
+    """What the page prints about one run: how it was made and where it ended. ``label``
+    names its group in the figure and the text: the optimiser, and the initial weights'
+    rule where the run chose one (``--init``); ``folder`` is the name its folder must have."""
     m = run["metrics"]
     last = m["epochs"][-1]
     config = m["config"]
+    optimizer, init = m["run"].get("optimizer"), m["run"].get("init")
     return {
         "name": run["name"],
-        "optimizer": m["run"].get("optimizer"),
+        "optimizer": optimizer,
+        "init": init,
+        "label": f"{optimizer} (init {init})" if init else optimizer,
+        "folder": f"{optimizer}-{init}-seed{config.get('seed')}" if init else
+                  f"{optimizer}-seed{config.get('seed')}",
         "impl": config.get("impl"),
         "seed": config.get("seed"),
         "epochs": len(m["epochs"]),
@@ -54,13 +61,14 @@ def run_summary(run: dict) -> dict:
 def error_curves_figure(runs: list[dict]):
     """Test error (solid) and training error (dashed, where measured) after each pass, in
     per cent, one colour per optimiser; several seeds of one optimiser are drawn one line
-    each, with the band between the lowest and the highest. The paper's 0.95 % dotted."""
+    each, with the band between the lowest and the highest. The paper's 0.95 % dotted.
+    The colours go by ``run_summary``'s label (optimiser and initial weights)."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     groups: dict[str, list[dict]] = {}
     for run in runs:
-        groups.setdefault(run_summary(run)["optimizer"], []).append(run)
+        groups.setdefault(run_summary(run)["label"], []).append(run)
     colours = ["#2980b9", "#c0392b", "#27ae60", "#8e44ad", "#e67e22"]
     top = 2 * 100 * spec.PAPER_TEST_ERROR
     for (optimizer, members), colour in zip(groups.items(), colours * 3):
@@ -104,7 +112,7 @@ def runs_text(runs: list[dict]) -> str:
     groups: dict[str, list[dict]] = {}
     for run in runs:
         summary = run_summary(run)
-        groups.setdefault(summary["optimizer"], []).append(summary)
+        groups.setdefault(summary["label"], []).append(summary)
     parts = []
     for optimizer, members in groups.items():
         errors = np.array([100 * m["test_error"] for m in members])
@@ -118,3 +126,47 @@ def runs_text(runs: list[dict]) -> str:
         parts.append(f"{optimizer}, {seeds}, {passes} passes: final test error {error}")
     plural = "s" * (len(runs) > 1)
     return f"{len(runs)} run{plural} committed ({'; '.join(parts)})."
+
+
+CURVATURE_TENSORS = ("C1.weight", "C3.weight", "C5.weight", "F6.weight")
+
+
+def curvature_passes(run: dict) -> dict[str, list[tuple[int, float, float]]]:
+    """The curvature an SDLM run recorded before each pass (``lenet_ref.optim.
+    curvature_summary``): for every parameter tensor, ``(pass, median h_kk, fraction of
+    its parameters below mu)``; empty for a run without the record (another optimiser, or
+    an SDLM run made before it was kept)."""
+    table: dict[str, list[tuple[int, float, float]]] = {}
+    for row in run["metrics"]["epochs"]:
+        for name, summary in (row.get("curvature") or {}).items():
+            table.setdefault(name, []).append((row["epoch"], summary["median"], summary["below_mu"]))
+    return table
+
+
+def curvature_figure(run: dict, tensors=CURVATURE_TENSORS):
+    """For one SDLM run: the median curvature h_kk of each layer's weights before each pass
+    (log scale) against mu, and the fraction of the weights whose h_kk is below mu, where
+    the step is eta / mu whatever the curvature."""
+    import matplotlib.pyplot as plt
+
+    table = curvature_passes(run)
+    mu = run["metrics"]["config"].get("mu")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8.5, 3.4))
+    for name in tensors:
+        if name not in table:
+            continue
+        passes, medians, below = zip(*table[name])
+        left.plot(passes, medians, marker=".", label=name, gid=f"{name}-median")
+        right.plot(passes, [100 * b for b in below], marker=".", label=name, gid=f"{name}-below")
+    if mu is not None:
+        left.axhline(mu, color="gray", linestyle=":", label=f"mu = {mu:g}")
+    left.set_yscale("log")
+    left.set_xlabel("pass")
+    left.set_ylabel("median h_kk before the pass")
+    right.set_xlabel("pass")
+    right.set_ylabel("weights with h_kk < mu (%)")
+    right.set_ylim(-2, 102)
+    left.legend(fontsize=7)
+    fig.suptitle(f"{run['name']}: the curvature SDLM's steps used", fontsize=10)
+    fig.tight_layout()
+    return fig
