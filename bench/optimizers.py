@@ -53,7 +53,7 @@ def time_passes(limit: int) -> None:
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
           f"{torch.__version__} ({torch.get_num_threads()} threads); seconds per pass of "
           f"{limit:,} images, float32, batch 32 unless online")  # fmt: skip
-    print(f"{'optimizer':<12} {'numpy s':>9} {'torch s':>9} {'numpy/torch':>12} "
+    print(f"{'run':<18} {'numpy s':>9} {'torch s':>9} {'numpy/torch':>12} "
           f"{'numpy/sgd':>10} {'torch/sgd':>10}")  # fmt: skip
     rows = {}
     for label, overrides, share in SETUPS:
@@ -76,24 +76,24 @@ def error_table(folder: Path, epoch: int | None) -> None:
     reached = min(len(m["epochs"]) for seeds in runs.values() for m in seeds.values())
     epoch = epoch or reached
     print(f"\ntest error (10,000 test images) after {epoch} passes, {folder}")
-    print(f"{'optimizer':<12} {'mean %':>7} {'sd %':>6}  seeds: error %")
+    print(f"{'run':<18} {'mean %':>7} {'sd %':>6}  seeds: error %")
     for optimizer, seeds in sorted(runs.items()):
         errors = {s: 100 * m["epochs"][epoch - 1]["test_error"]
                   for s, m in sorted(seeds.items()) if len(m["epochs"]) >= epoch}  # fmt: skip
         if not errors:
-            print(f"{optimizer:<12} no run reached {epoch} passes")
+            print(f"{optimizer:<18} no run reached {epoch} passes")
             continue
         values = list(errors.values())
         sd = f"{statistics.stdev(values):6.2f}" if len(values) > 1 else f"{'-':>6}"  # one seed
         listed = ", ".join(f"{s}: {e:.2f}" for s, e in errors.items())
-        print(f"{optimizer:<12} {statistics.mean(values):7.2f} {sd}  {listed}")
+        print(f"{optimizer:<18} {statistics.mean(values):7.2f} {sd}  {listed}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=10_000, help="images per timed pass")
     parser.add_argument("--time", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--runs", type=Path, default=None, help="folder of <optimizer>-seed<k>/")
+    parser.add_argument("--runs", type=Path, default=None, help="folder of <optimizer>[-<init>]-seed<k>/")
     parser.add_argument("--epoch", type=int, default=None, help="passes to compare the errors at")
     args = parser.parse_args()
     if args.time:

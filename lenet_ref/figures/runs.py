@@ -160,6 +160,10 @@ def curvature_figure(run: dict, tensors=CURVATURE_TENSORS):
         right.plot(passes, [100 * b for b in below], marker=".", label=name, gid=f"{name}-below")
     if mu is not None:
         left.axhline(mu, color="gray", linestyle=":", label=f"mu = {mu:g}")
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in (left, right):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     left.set_yscale("log")
     left.set_xlabel("pass")
     left.set_ylabel("median h_kk before the pass")
