@@ -225,6 +225,12 @@ def test_committed_runs_are_complete():
         assert f"--seed {summary['seed']}" in summary["command"]
         seeds.setdefault(summary["label"], set()).add(summary["seed"])
     assert max(map(len, seeds.values()), default=0) >= 5, f"seeds per optimiser: {seeds}"
+    # ch5's section on SDLM reads the curvature of C5 before every pass of such a run
+    recorded = [run for run in runs if F.curvature_passes(run)]
+    assert recorded, "no committed SDLM run kept its curvature record (ch5 reads one)"
+    for run in recorded:
+        passes = [p for p, _, _ in F.curvature_passes(run)["C5.weight"]]
+        assert passes == list(range(1, 21)), run["path"]
 
 
 def test_runs_text_states_mean_spread_and_range(tmp_path):
