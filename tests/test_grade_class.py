@@ -304,3 +304,45 @@ def test_reduced_sandbox_still_stops_what_would_hurt(course, tmp_path):
     for kind in ("loop", "os-exit", "memory-forks"):
         assert records[kind]["score"] == 0
         assert simulate.HOSTILE[kind][1] in {i["kind"] for i in records[kind]["issues"]}, records[kind]
+
+
+def test_prompt_kernel_client_is_ready_and_loses_no_output():
+    """The worker's kernel client (``grade_class.capped.PromptKernelClient``) returns from
+    ``wait_for_ready`` on the kernel's idle after its kernel_info instead of 0.2 s of IOPub
+    silence; a cell run right after still gets all of its output, and nothing the kernel
+    published while starting is taken for the cell's."""
+    import asyncio
+
+    from jupyter_client import AsyncKernelManager
+
+    from grade_class.capped import PromptKernelClient
+
+    async def run() -> list[dict]:
+        km = AsyncKernelManager(kernel_name="python3", transport="ipc")
+        km.client_class = "grade_class.capped.PromptKernelClient"
+        await km.start_kernel()
+        kc = km.client()
+        try:
+            assert isinstance(kc, PromptKernelClient)
+            kc.start_channels()
+            await kc.wait_for_ready(timeout=60)
+            msg_id = kc.execute("import sys; print(6 * 7); print('e', file=sys.stderr); 1 + 1")
+            seen = []
+            while True:
+                msg = await kc.get_iopub_msg(timeout=30)
+                seen.append(msg)
+                if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                    break
+            return seen, msg_id
+        finally:
+            kc.stop_channels()
+            await km.shutdown_kernel(now=True)
+
+    seen, msg_id = asyncio.run(run())
+    assert all(m["parent_header"].get("msg_id") == msg_id for m in seen), [
+        (m["msg_type"], m["parent_header"].get("msg_type")) for m in seen
+    ]
+    streams = {m["content"]["name"]: m["content"]["text"] for m in seen if m["msg_type"] == "stream"}
+    assert streams == {"stdout": "42\n", "stderr": "e\n"}
+    results = [m["content"]["data"]["text/plain"] for m in seen if m["msg_type"] == "execute_result"]
+    assert results == ["2"]

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import time
 
+from queue import Empty
+
+from jupyter_client.asynchronous import AsyncKernelClient
 from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
@@ -102,3 +105,47 @@ class CappedExecute(Execute):
         if msg["msg_type"] == "stream":
             self._cut_stderr.add(cell_index)
         return super().output(outs, {**msg, "content": kept}, display_id, cell_index)
+
+
+class PromptKernelClient(AsyncKernelClient):
+    """jupyter_client's kernel client, ready as soon as the kernel is.
+
+    ``wait_for_ready`` of jupyter_client drains IOPub until it stays silent for 0.2 s, so
+    every notebook paid 0.2 s of waiting after its kernel had answered. A kernel publishes
+    ``status: idle`` on IOPub after it has handled each request, so this one waits for the
+    ``kernel_info_reply`` and then for the idle of that same request: IOPub is connected and
+    everything the kernel published before it has been read, and nothing more can come
+    until a cell runs. The worker sets it as the kernel manager's ``client_class``."""
+
+    async def _prompt_wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
+        while True:
+            self.kernel_info()
+            try:
+                reply = await self.shell_channel.get_msg(timeout=1)
+            except Empty:
+                reply = None
+            if reply is not None and reply["msg_type"] == "kernel_info_reply":
+                request = reply["parent_header"].get("msg_id")
+                if await self._idle_after(request, 0.25):  # else IOPub was not yet connected: again
+                    self._handle_kernel_info_reply(reply)
+                    return
+            if not await self._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+
+    async def _idle_after(self, request: str | None, timeout: float) -> bool:
+        """Read IOPub until the kernel's idle after ``request``; False if it does not come."""
+        end = time.monotonic() + timeout
+        while (left := end - time.monotonic()) > 0:
+            try:
+                msg = await self.iopub_channel.get_msg(timeout=left)
+            except Empty:
+                return False
+            if (msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle"
+                    and msg["parent_header"].get("msg_id") == request):  # fmt: skip
+                return True
+        return False
+
+    wait_for_ready = _prompt_wait_for_ready

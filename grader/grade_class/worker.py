@@ -154,6 +154,7 @@ def job_config(course_config, job: Job, settings: Settings):
         cfg.Execute.timeout = settings.cell_timeout
     cfg.CappedExecute.max_output_bytes = settings.max_output_bytes
     cfg.KernelManager.transport = "ipc"  # Unix sockets: the kernel has no network
+    cfg.AsyncKernelManager.client_class = "grade_class.capped.PromptKernelClient"
     # the connection file and the sockets named after it: in a folder the kernel sees
     cfg.KernelManager.connection_file = os.path.join(job.dir, "kernel", "run", "kernel.json")
     steps = cfg.Autograde.get("autograde_preprocessors",
