@@ -76,6 +76,9 @@ def _kernel_env(settings: Settings, home: str, run_dir: str) -> dict:
 def prepare(job: Job, settings: Settings, slot: int) -> JailSpec:
     """The job's scratch course, kernel folders and jail spec; returns the spec."""
     root = job.dir
+    # An earlier attempt at this job whose worker died (a Dask worker killed mid-job, whose
+    # task Dask then runs here) left its folder on the shared disk: start from nothing.
+    shutil.rmtree(root, ignore_errors=True)
     course = os.path.join(root, "course")
     submitted = os.path.join(course, "submitted", SCRATCH_STUDENT, job.assignment)
     os.makedirs(submitted)
