@@ -190,6 +190,10 @@ def test_error_curves_draw_the_metrics_files(tmp_path):
     assert [list(ln.get_ydata()) for ln in test_lines] == [
         pytest.approx([5.0, 2.0, 1.2]), pytest.approx([4.0, 3.0, 1.1])
     ]  # fmt: skip
+    fake_run(tmp_path, "sgd-lecun-seed0", "sgd", 0, [0.03, 0.02, 0.015], init="lecun")
+    fig = F.error_curves_figure(F.load_runs(tmp_path))
+    gids = [ln.get_gid() for ln in fig.axes[0].lines]
+    assert gids.count("sgd-test_error") == 2 and gids.count("sgd (init lecun)-test_error") == 1
 
 
 def test_incomplete_metrics_file_is_refused(tmp_path):

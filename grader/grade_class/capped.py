@@ -11,7 +11,6 @@ go into the notebook's metadata, where the report finds them.
 from __future__ import annotations
 
 import time
-
 from queue import Empty
 
 from jupyter_client.asynchronous import AsyncKernelClient

@@ -71,7 +71,7 @@ def error_curves_figure(runs: list[dict]):
         groups.setdefault(run_summary(run)["label"], []).append(run)
     colours = ["#2980b9", "#c0392b", "#27ae60", "#8e44ad", "#e67e22"]
     top = 2 * 100 * spec.PAPER_TEST_ERROR
-    for (optimizer, members), colour in zip(groups.items(), colours * 3):
+    for (label, members), colour in zip(groups.items(), colours * 3):
         for key, style in (("test_error", "-"), ("train_error", "--")):
             curves = [
                 [(row["epoch"], 100 * row[key]) for row in r["metrics"]["epochs"] if key in row]
@@ -83,9 +83,9 @@ def error_curves_figure(runs: list[dict]):
             which = "test" if key == "test_error" else "training"
             for n, curve in enumerate(curves):
                 epochs, errors = zip(*curve)
-                label = f"{optimizer}, {which} ({len(curves)} seed{'s' * (len(curves) > 1)})"
+                name = f"{label}, {which} ({len(curves)} seed{'s' * (len(curves) > 1)})"
                 ax.plot(epochs, errors, style, color=colour, linewidth=1.2, marker=".",
-                        label=label if n == 0 else None, gid=f"{optimizer}-{key}")  # fmt: skip
+                        label=name if n == 0 else None, gid=f"{label}-{key}")  # fmt: skip
                 top = max(top, min(max(errors[1:] or errors), 5.0))
             common = min(len(c) for c in curves)
             if len(curves) > 1 and common > 0:
@@ -114,7 +114,7 @@ def runs_text(runs: list[dict]) -> str:
         summary = run_summary(run)
         groups.setdefault(summary["label"], []).append(summary)
     parts = []
-    for optimizer, members in groups.items():
+    for label, members in groups.items():
         errors = np.array([100 * m["test_error"] for m in members])
         passes = "/".join(str(p) for p in sorted({m["epochs"] for m in members}))
         seeds = f"{len(members)} seed{'s' * (len(members) > 1)}"
@@ -123,7 +123,7 @@ def runs_text(runs: list[dict]) -> str:
                      f"(mean ± sd; {errors.min():.2f} to {errors.max():.2f} %)")  # fmt: skip
         else:
             error = f"{errors[0]:.2f} %"
-        parts.append(f"{optimizer}, {seeds}, {passes} passes: final test error {error}")
+        parts.append(f"{label}, {seeds}, {passes} passes: final test error {error}")
     plural = "s" * (len(runs) > 1)
     return f"{len(runs)} run{plural} committed ({'; '.join(parts)})."
 
@@ -148,6 +148,7 @@ def curvature_figure(run: dict, tensors=CURVATURE_TENSORS):
     (log scale) against mu, and the fraction of the weights whose h_kk is below mu, where
     the step is eta / mu whatever the curvature."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     table = curvature_passes(run)
     mu = run["metrics"]["config"].get("mu")
@@ -160,8 +161,6 @@ def curvature_figure(run: dict, tensors=CURVATURE_TENSORS):
         right.plot(passes, [100 * b for b in below], marker=".", label=name, gid=f"{name}-below")
     if mu is not None:
         left.axhline(mu, color="gray", linestyle=":", label=f"mu = {mu:g}")
-    from matplotlib.ticker import MaxNLocator
-
     for ax in (left, right):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     left.set_yscale("log")
