@@ -17,6 +17,9 @@ import numpy as np
 SDLM_MU = 0.02
 SDLM_PATTERNS = 500
 SDLM_LR = 0.0005
+# Which curvature a pass steps with: "latest", the paper's, the estimate made before the pass;
+# "max", a course option, the largest estimate of each parameter so far (see SDLM).
+CURVATURE_KEEPS = ("latest", "max")
 
 
 class SGD:
@@ -66,14 +69,26 @@ class SDLM:
     = eta / (mu + h_kk) sum_p dE^p/dw_k, the sum of the B online steps the paper would
     take from the same weights. eta keeps its meaning (the paper's schedule applies as
     it is) and a pass moves the weights as far as an online pass, in B times fewer steps.
+
+    ``keep``: which estimate the steps use. "latest" (the paper) is the one just set.
+    "max" (a course option, not the paper's) keeps for every parameter the largest
+    estimate set so far, so that no parameter's step size ever grows between passes: when
+    a unit saturates, the Gauss-Newton estimate of its weights' curvature carries its
+    f'(a)^2 and falls towards zero, and "latest" then gives those weights the largest
+    step, eta / mu (chapter 5 of the book measures it). AMSGrad (Reddi et al. 2018) keeps
+    the maximum of Adam's second moments for the same reason.
     """
 
-    def __init__(self, params: dict[str, np.ndarray], mu: float = SDLM_MU):
-        self.params, self.mu = params, mu
+    def __init__(self, params: dict[str, np.ndarray], mu: float = SDLM_MU, keep: str = "latest"):
+        check_keep(keep)
+        self.params, self.mu, self.keep = params, mu, keep
         self.curvature: dict[str, np.ndarray] | None = None
 
     def set_curvature(self, curvature: dict[str, np.ndarray]) -> None:
-        """h_kk of every parameter, keyed and shaped like ``params`` (all >= 0)."""
+        """h_kk of every parameter, keyed and shaped like ``params`` (all >= 0): the steps
+        use it ("latest") or its elementwise maximum with what they used before ("max")."""
+        if self.keep == "max" and self.curvature is not None:
+            curvature = {k: np.maximum(self.curvature[k], h) for k, h in curvature.items()}
         self.curvature = curvature
 
     def step(self, grads: dict[str, np.ndarray], lr: float, batch_size: int = 1) -> None:
@@ -82,6 +97,12 @@ class SDLM:
         for k, g in grads.items():
             scale = (lr * batch_size) / (self.mu + self.curvature[k])
             self.params[k] -= (scale * g).astype(self.params[k].dtype)
+
+
+def check_keep(keep: str) -> None:
+    if keep not in CURVATURE_KEEPS:
+        raise ValueError(f"SDLM: keep must be one of {CURVATURE_KEEPS} (which curvature the "
+                         f"steps use); got {keep!r}")  # fmt: skip
 
 
 def curvature_summary(curvature: dict, mu: float = SDLM_MU) -> dict[str, dict[str, float]]:

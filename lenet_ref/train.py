@@ -37,6 +37,7 @@ from .checkpoint import save_checkpoint
 from .data import load_mnist, to_lenet_input
 from .distort import random_affine
 from .optim import (
+    CURVATURE_KEEPS,
     OPTIMIZERS,
     SDLM,
     SDLM_LR,
@@ -84,6 +85,13 @@ class TrainConfig:
         default=SDLM_PATTERNS,
         metadata={"help": "sdlm: patterns the curvature is re-estimated on before each pass"},
     )
+    curvature_keep: str = field(
+        default="latest",
+        metadata={"help": "sdlm: the curvature a pass steps with: latest (the paper: the "
+                  "estimate made before the pass) or max (per parameter, the largest "
+                  "estimate so far: no step size grows between passes; not the paper's)",
+                  "choices": CURVATURE_KEEPS},
+    )  # fmt: skip
     seed: int = field(
         default=0,
         metadata={"help": "seeds the initial weights, the batch order and the distortions"},
@@ -155,15 +163,17 @@ class NumpyRunner:
         self.net = LeNet5(seed=config.seed, dtype=np.float32, **options)
         params = self.net.params
         self.opt = {"sgd": lambda: SGD(params, config.momentum), "adam": lambda: Adam(params),
-                    "sdlm": lambda: SDLM(params, config.mu)}[optimizer]()  # fmt: skip
+                    "sdlm": lambda: SDLM(params, config.mu, config.curvature_keep)}[optimizer]()  # fmt: skip
         self.device = "cpu (numpy)"
 
-    def estimate_curvature(self, x: np.ndarray, y: np.ndarray) -> dict:
+    def estimate_curvature(self, x: np.ndarray, y: np.ndarray) -> tuple[dict, dict]:
+        """Estimate h on the patterns and hand it to the optimiser; returns the estimate
+        and the curvature the steps will use (the same, unless ``curvature_keep="max"``)."""
         from .numpy.curvature import curvature
 
         h = curvature(self.net, x, y)
         self.opt.set_curvature(h)
-        return h
+        return h, self.opt.curvature
 
     def step(self, x: np.ndarray, y: np.ndarray, lr: float) -> float:
         loss, grads = self.net.loss_and_grads(x, y)
@@ -191,16 +201,19 @@ class TorchRunner:
         else:
             from .torch.sdlm import SDLM as TorchSDLM
 
-            self.opt = TorchSDLM(self.net.parameters(), lr=1.0, mu=config.mu)
+            self.opt = TorchSDLM(self.net.parameters(), lr=1.0, mu=config.mu,
+                                 keep=config.curvature_keep)
         self.sdlm = optimizer == "sdlm"
         self.device = str(self.net.device)
 
-    def estimate_curvature(self, x: np.ndarray, y: np.ndarray) -> dict:
+    def estimate_curvature(self, x: np.ndarray, y: np.ndarray) -> tuple[dict, dict]:
+        """As ``NumpyRunner.estimate_curvature``."""
         from .torch.sdlm import curvature
 
         h = curvature(self.net, x, y)
-        self.opt.set_curvature({p: h[name] for name, p in self.net.named_parameters()})
-        return h
+        params = dict(self.net.named_parameters())
+        self.opt.set_curvature({params[name]: h[name] for name in params})
+        return h, {name: self.opt.state[p]["curvature"] for name, p in params.items()}
 
     def step(self, x: np.ndarray, y: np.ndarray, lr: float) -> float:
         xb = self.torch.as_tensor(x).to(self.net.device, non_blocking=True)
@@ -229,6 +242,11 @@ def train(config: TrainConfig, data=None):
     base_lr = config.lr if config.lr is not None else net_spec.lr
     if config.lr is None and optimizer == "sdlm" and net_spec.optimizer != "sdlm":
         base_lr = SDLM_LR  # the network's rate is another optimiser's
+    if config.curvature_keep not in CURVATURE_KEEPS:
+        raise ValueError(f"curvature_keep must be one of {CURVATURE_KEEPS}; got {config.curvature_keep!r}")
+    if optimizer != "sdlm" and config.curvature_keep != "latest":
+        raise ValueError(f"curvature_keep={config.curvature_keep!r} is an option of sdlm; the "
+                         f"optimiser here is {optimizer!r}")  # fmt: skip
     if optimizer == "sdlm" and config.curvature_patterns < 1:
         raise ValueError(f"curvature_patterns must be at least 1; got {config.curvature_patterns}")
     if config.impl not in ("numpy", "torch"):
@@ -261,12 +279,14 @@ def train(config: TrainConfig, data=None):
                    disable=not config.progress, leave=False)  # fmt: skip
         if config.distort:  # a fresh distortion of every image, every epoch
             inputs = to_lenet_input(random_affine(x_train, rng), size)
-        curvature = None
+        curvature = estimate = None
         if optimizer == "sdlm":  # Sec. III.B: re-estimated on 500 patterns before each pass
             count = min(config.curvature_patterns, len(x_train))
             sample = np.sort(rng.choice(len(x_train), size=count, replace=False))
-            h = runner.estimate_curvature(inputs[sample], y_train[sample])
-            curvature = curvature_summary(h, config.mu)
+            h, used = runner.estimate_curvature(inputs[sample], y_train[sample])
+            curvature = curvature_summary(used, config.mu)
+            if config.curvature_keep != "latest":
+                estimate = curvature_summary(h, config.mu)
         for idx in bar:
             loss = runner.step(inputs[idx], y_train[idx], lr)
             if not np.isfinite(loss):
@@ -281,8 +301,10 @@ def train(config: TrainConfig, data=None):
         test_error = float(np.mean(runner.net.predict(x_test) != y_test))
         row = {"epoch": epoch, "lr": lr, "train_loss": float(np.mean(losses)),
                "test_error": test_error, "seconds": seconds}  # fmt: skip
-        if curvature is not None:  # the estimate this pass's steps were taken with
+        if curvature is not None:  # the curvature this pass's steps were taken with
             row["curvature"] = curvature
+        if estimate is not None:  # and the pass's own estimate, where they differ
+            row["curvature_estimate"] = estimate
         if config.train_error:  # on the undistorted training images, after the pass
             train_inputs = inputs if not config.distort else to_lenet_input(x_train, size)
             row["train_error"] = float(np.mean(runner.net.predict(train_inputs) != y_train))

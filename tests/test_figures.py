@@ -162,9 +162,9 @@ def test_feature_maps_are_the_forward_pass():
 
 
 # --- Fig. 5: runs ------------------------------------------------------------------------
-def fake_run(folder, name, optimizer, seed, errors, init=None):
+def fake_run(folder, name, optimizer, seed, errors, init=None, impl="torch"):
     metrics = {
-        "config": {"impl": "torch", "seed": seed, "limit": None, "test_limit": None},
+        "config": {"impl": impl, "seed": seed, "limit": None, "test_limit": None},
         "run": {"optimizer": optimizer, **({"init": init} if init else {})},
         "device": "cpu",
         "epochs": [{"epoch": k + 1, "test_error": e, "train_error": e / 2}
@@ -220,6 +220,8 @@ def test_committed_runs_are_complete():
         assert run["name"] == summary["folder"], run["path"]
         if summary["init"]:
             assert f"--init {summary['init']}" in summary["command"], run["path"]
+        if summary["curvature_keep"] != "latest":
+            assert f"--curvature-keep {summary['curvature_keep']}" in summary["command"]
         assert (summary["epochs"], summary["train_images"], summary["test_images"]) == (
             20, 60_000, 10_000
         ), run["path"]  # fmt: skip
@@ -247,7 +249,21 @@ def test_runs_text_states_mean_spread_and_range(tmp_path):
     assert "sgd, 2 seeds, 2 passes: final test error 1.10 ± 0.14 % (mean ± sd; 1.00 to 1.20 %)" in text
     assert "sdlm, 1 seed, 2 passes: final test error 0.90 %" in text
     assert "sdlm (init lecun), 1 seed, 2 passes: final test error 2.00 %" in text  # apart
-    assert text.startswith("4 runs committed")
+    fake_run(tmp_path, "sdlm-lecun-numpy-seed0", "sdlm", 0, [0.03, 0.021], "lecun", "numpy")
+    runs = F.load_runs(tmp_path)
+    text = F.runs_text(runs)
+    assert "sdlm (init lecun), 1 seed, 2 passes: final test error 2.00 %" in text  # NumPy apart
+    assert "sdlm (init lecun, NumPy), 1 seed, 2 passes: final test error 2.10 %" in text
+    fake_run(tmp_path, "sdlm-lecun-max-curvature-seed0", "sdlm", 0, [0.03, 0.012], "lecun")
+    path = tmp_path / "sdlm-lecun-max-curvature-seed0" / "metrics.json"
+    metrics = json.loads(path.read_text())
+    metrics["config"]["curvature_keep"] = "max"
+    path.write_text(json.dumps(metrics))
+    runs = F.load_runs(tmp_path)
+    text = F.runs_text(runs)
+    assert "sdlm (init lecun, max curvature), 1 seed, 2 passes: final test error 1.20 %" in text
+    assert "sdlm (init lecun), 1 seed, 2 passes: final test error 2.00 %" in text  # apart
+    assert text.startswith("6 runs committed")
     assert [F.run_summary(r)["folder"] for r in runs] == [r["name"] for r in runs]
     assert "No full run" in F.runs_text([])
 

@@ -143,13 +143,57 @@ def test_sdlm_refuses_to_step_without_a_curvature(digits):
         TorchSDLM(twin.parameters()).step()
 
 
-@pytest.mark.parametrize("batch_size, steps", [(32, 8), (1, 12)], ids=["minibatch", "online"])
-def test_numpy_and_torch_take_the_same_sdlm_steps(batch_size, steps, mnist):
+def test_keep_max_steps_with_the_largest_curvature_so_far(digits):
+    """curvature_keep="max": each parameter steps with the largest h_kk set so far, in
+    NumPy and in PyTorch alike; "latest" (the paper) with the one just set."""
+    x, y = digits
+    net = LeNet5(seed=1)
+    _, grads = net.loss_and_grads(x[:2], y[:2])
+    first = {k: np.full_like(v, 0.5) for k, v in net.params.items()}
+    second = {k: np.where(np.arange(v.size).reshape(v.shape) % 2, 0.0, 2.0).astype(v.dtype)
+              for k, v in net.params.items()}  # fmt: skip
+    kept = {k: np.maximum(first[k], second[k]) for k in first}  # 2 or 0.5, alternately
+    moved = {}
+    for keep, expected in (("latest", second), ("max", kept)):
+        start = {k: v.copy() for k, v in net.params.items()}
+        opt = SDLM(start, keep=keep)
+        opt.set_curvature(first)
+        opt.set_curvature(second)
+        opt.step(grads, lr=1e-3)
+        for k, g in grads.items():
+            step = 1e-3 / (SDLM_MU + expected[k]) * g
+            np.testing.assert_allclose(net.params[k] - start[k], step, rtol=1e-5, atol=1e-12)
+        twin = TorchLeNet5(seed=1, dtype=torch.float64, device="cpu")
+        twin.load_state_dict(net.params)
+        named = dict(twin.named_parameters())
+        twin_opt = TorchSDLM(twin.parameters(), lr=1e-3, keep=keep)
+        for h in (first, second):
+            twin_opt.set_curvature({named[k]: torch.as_tensor(v) for k, v in h.items()})
+        for k, g in grads.items():
+            named[k].grad = torch.as_tensor(g, dtype=torch.float64)
+        twin_opt.step()
+        for k in grads:
+            np.testing.assert_allclose(named[k].detach().numpy(), start[k], rtol=1e-6, atol=1e-12)
+        moved[keep] = start
+    assert not np.allclose(moved["latest"]["C5.weight"], moved["max"]["C5.weight"])
+    with pytest.raises(ValueError, match="keep must be one of"):
+        SDLM(net.params, keep="min")
+    with pytest.raises(ValueError, match="keep must be one of"):
+        TorchSDLM(twin.parameters(), keep="mean")
+
+
+@pytest.mark.parametrize(
+    "batch_size, steps, epochs, keep",
+    [(32, 8, 1, "latest"), (1, 12, 1, "latest"), (16, 4, 3, "max")],
+    ids=["minibatch", "online", "keep-max"],
+)
+def test_numpy_and_torch_take_the_same_sdlm_steps(batch_size, steps, epochs, keep, mnist):
     """Same seed, batches, curvature patterns and update: the float32 weights agree
-    after the curvature estimate and a few steps, in the mini-batch and the online form."""
-    run = {"epochs": 1, "limit": steps * batch_size, "test_limit": 100, "optimizer": "sdlm",
-           "batch_size": batch_size, "curvature_patterns": 64, "progress": False,
-           "verbose": False, "out": None}  # fmt: skip
+    after the curvature estimate and a few steps, in the mini-batch and the online form,
+    and over passes that keep the largest curvature."""
+    run = {"epochs": epochs, "limit": steps * batch_size, "test_limit": 100,
+           "optimizer": "sdlm", "batch_size": batch_size, "curvature_patterns": 64,
+           "curvature_keep": keep, "progress": False, "verbose": False, "out": None}  # fmt: skip
     numpy_net, numpy_metrics = train(TrainConfig(impl="numpy", **run), data=mnist)
     torch_net, torch_metrics = train(TrainConfig(impl="torch", device="cpu", **run), data=mnist)
     assert numpy_metrics["run"]["optimizer"] == "sdlm"
@@ -158,8 +202,12 @@ def test_numpy_and_torch_take_the_same_sdlm_steps(batch_size, steps, mnist):
     for k, v in numpy_net.params.items():
         other = torch_net.state_dict()[k].numpy()
         assert np.linalg.norm(v - other) < 1e-3 * np.linalg.norm(v), k
-    losses = [m["epochs"][0]["train_loss"] for m in (numpy_metrics, torch_metrics)]
-    assert abs(losses[0] - losses[1]) < 1e-4 * abs(losses[0])
+    for numpy_row, torch_row in zip(numpy_metrics["epochs"], torch_metrics["epochs"], strict=True):
+        losses = numpy_row["train_loss"], torch_row["train_loss"]
+        assert abs(losses[0] - losses[1]) < 1e-4 * abs(losses[0])
+        for name, summary in numpy_row["curvature"].items():
+            other = torch_row["curvature"][name]["median"]
+            assert summary["median"] == pytest.approx(other, rel=1e-3), name
 
 
 def test_cli_trains_with_sdlm_at_the_papers_rate(tmp_path):
@@ -203,3 +251,24 @@ def test_each_sdlm_pass_records_the_curvature_its_steps_used(mnist):
     sgd = train(TrainConfig(epochs=1, limit=64, test_limit=50, progress=False, verbose=False,
                             out=None), data=data)[1]  # fmt: skip
     assert "curvature" not in sgd["epochs"][0]
+    assert "curvature_estimate" not in rows["fan-in-sqrt"][1]  # "latest": the same thing
+
+
+def test_keep_max_records_the_curvature_used_and_the_passs_own_estimate(mnist):
+    """With curvature_keep="max" a pass records the curvature its steps used (never
+    below the previous pass's, tensor by tensor) and, apart, the estimate made before it."""
+    (x_train, y_train), test = mnist
+    config = TrainConfig(optimizer="sdlm", init="lecun", curvature_keep="max", epochs=3,
+                         batch_size=1, limit=300, curvature_patterns=64, test_limit=50,
+                         progress=False, verbose=False, out=None)  # fmt: skip
+    rows = train(config, data=((x_train[:300], y_train[:300]), test))[1]["epochs"]
+    assert rows[0]["curvature_estimate"] == rows[0]["curvature"]  # nothing kept yet
+    fell = 0
+    for before, row in zip(rows, rows[1:]):
+        for name, used in row["curvature"].items():
+            assert used["median"] >= before["curvature"][name]["median"], name
+            assert used["median"] >= row["curvature_estimate"][name]["median"], name
+            fell += row["curvature_estimate"][name]["median"] < before["curvature"][name]["median"]
+    assert fell, "no estimate fell below the kept one: the test shows nothing"
+    with pytest.raises(ValueError, match="option of sdlm"):
+        train(TrainConfig(optimizer="sgd", curvature_keep="max", out=None), data=None)

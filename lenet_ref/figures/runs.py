@@ -32,20 +32,28 @@ def load_runs(folder) -> list[dict]:
 
 def run_summary(run: dict) -> dict:
     """What the page prints about one run: how it was made and where it ended. ``label``
-    names its group in the figure and the text: the optimiser, and the initial weights'
-    rule where the run chose one (``--init``); ``folder`` is the name its folder must have."""
+    names its group in the figure and the text: the optimiser, then what the run changed
+    from the defaults: the initial weights' rule (``--init``), SDLM's ``--curvature-keep
+    max``, NumPy instead of PyTorch. ``folder`` is the name its folder must have,
+    ``<optimizer>[-<init>][-max-curvature][-numpy]-seed<k>``."""
     m = run["metrics"]
     last = m["epochs"][-1]
     config = m["config"]
     optimizer, init = m["run"].get("optimizer"), m["run"].get("init")
+    impl = config.get("impl")
+    keep_max = config.get("curvature_keep") == "max"
+    details = [(f"init {init}", init), ("max curvature", keep_max), ("NumPy", impl == "numpy")]
+    parts = [(init, init), ("max-curvature", keep_max), ("numpy", impl == "numpy")]
+    details = [text for text, chosen in details if chosen]
+    folder = [optimizer] + [part for part, chosen in parts if chosen]
     return {
         "name": run["name"],
         "optimizer": optimizer,
         "init": init,
-        "label": f"{optimizer} (init {init})" if init else optimizer,
-        "folder": f"{optimizer}-{init}-seed{config.get('seed')}" if init else
-                  f"{optimizer}-seed{config.get('seed')}",
-        "impl": config.get("impl"),
+        "label": f"{optimizer} ({', '.join(details)})" if details else optimizer,
+        "folder": "-".join(folder) + f"-seed{config.get('seed')}",
+        "impl": impl,
+        "curvature_keep": config.get("curvature_keep", "latest"),
         "seed": config.get("seed"),
         "epochs": len(m["epochs"]),
         "train_images": config.get("limit") or 60_000,

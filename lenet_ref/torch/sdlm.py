@@ -16,7 +16,7 @@ import torch
 from torch.func import functional_call, vjp
 
 from .. import spec
-from ..optim import SDLM_MU
+from ..optim import SDLM_MU, check_keep
 from .layers import ACTIVATIONS
 
 
@@ -89,16 +89,23 @@ class SDLM(torch.optim.Optimizer):
     ``lr`` is the paper's eta, ``h`` the curvature set by ``set_curvature`` before each
     pass. ``p.grad`` is the gradient of the batch's MEAN loss, so ``step(batch_size=B)``
     takes the sum of the B online steps from the same weights (``lenet_ref.optim.SDLM``
-    says why); with B = 1 it is the paper's online update.
+    says why); with B = 1 it is the paper's online update. ``keep``: "latest" (the paper)
+    steps with the curvature just set, "max" with the largest set so far, per parameter
+    (``lenet_ref.optim.SDLM`` says why).
     """
 
-    def __init__(self, params, lr: float = 0.0005, mu: float = SDLM_MU):
-        super().__init__(params, {"lr": lr, "mu": mu})
+    def __init__(self, params, lr: float = 0.0005, mu: float = SDLM_MU, keep: str = "latest"):
+        check_keep(keep)
+        super().__init__(params, {"lr": lr, "mu": mu, "keep": keep})
 
     def set_curvature(self, curvature: dict[torch.nn.Parameter, torch.Tensor]) -> None:
         """h_kk of each parameter, a tensor shaped like it (all >= 0)."""
+        keep = {p: group["keep"] for group in self.param_groups for p in group["params"]}
         for p, h in curvature.items():
-            self.state[p]["curvature"] = h.to(p.device, p.dtype)
+            h = h.to(p.device, p.dtype)
+            if keep[p] == "max" and "curvature" in self.state[p]:
+                h = torch.maximum(self.state[p]["curvature"], h)
+            self.state[p]["curvature"] = h
 
     @torch.no_grad()
     def step(self, closure=None, batch_size: int = 1):
