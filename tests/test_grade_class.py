@@ -346,3 +346,41 @@ def test_prompt_kernel_client_is_ready_and_loses_no_output():
     assert streams == {"stdout": "42\n", "stderr": "e\n"}
     results = [m["content"]["data"]["text/plain"] for m in seen if m["msg_type"] == "execute_result"]
     assert results == ["2"]
+
+
+def test_a_job_starts_from_an_empty_folder_whatever_an_earlier_attempt_left(tmp_path, monkeypatch):
+    """A Dask worker killed mid-job leaves the job's folder on the shared disk, and Dask
+    runs the job again elsewhere: ``prepare`` must build it anew, not fail on what exists
+    (it once raised FileExistsError, and a right answer was recorded as a grader error)."""
+    from grade_class import worker
+    from grade_class.protocol import Job, Settings
+
+    monkeypatch.setattr(worker.cgroup, "create", lambda *args: None)  # no control groups here
+    monkeypatch.setenv("LENET_JAIL_SPEC", "")  # prepare sets it; restored after the test
+    notebook = tmp_path / "toy.ipynb"
+    notebook.write_text('{"fresh": true}')
+    template = tmp_path / "template.db"
+    template.write_bytes(b"gradebook")
+    job = Job(id=2, student="s02", assignment="toy", folder=str(tmp_path),
+              dir=str(tmp_path / "job-2"), files={"toy.ipynb": str(notebook)})  # fmt: skip
+    settings = Settings(
+        course_root=str(tmp_path), source_dir=str(tmp_path), template_db=str(template),
+        work_dir=str(tmp_path), cell_timeout=60, timeout=600.0, memory_bytes=2**30,
+        cpu_seconds=600, file_bytes=2**26, tmp_bytes=2**26, max_output_bytes=2**20, nproc=64,
+        isolation="limits", uid_base=60000, ro_paths=[], handouts={"toy": str(tmp_path)},
+        course_package="lenet_ref", package_dir=str(tmp_path), checks={},
+        worker_memory_bytes=2**31, preload=[],
+    )  # fmt: skip
+    submitted = tmp_path / "job-2" / "course" / "submitted" / worker.SCRATCH_STUDENT / "toy"
+    status = tmp_path / "job-2" / "jail" / "status.json"
+    for attempt in ("killed", "retried"):
+        spec = worker.prepare(job, settings, slot=0)
+        assert json.loads((submitted / "toy.ipynb").read_text()) == {"fresh": True}, attempt
+        assert not status.exists(), attempt  # the killed attempt's jail status is gone
+        assert os.environ["LENET_JAIL_SPEC"] == os.path.join(job.dir, "jail", "spec.json")
+        assert spec.rw_paths == [os.path.join(job.dir, "kernel", "run")]
+        (submitted / "toy.ipynb").write_text('{"half-graded": true}')  # what the attempt left
+        status.write_text("{}")
+    gradebook = worker.scratch_gradebook(job)
+    if gradebook.startswith("/dev/shm"):
+        os.remove(gradebook)
