@@ -76,17 +76,18 @@ def error_table(folder: Path, epoch: int | None) -> None:
     reached = min(len(m["epochs"]) for seeds in runs.values() for m in seeds.values())
     epoch = epoch or reached
     print(f"\ntest error (10,000 test images) after {epoch} passes, {folder}")
-    print(f"{'run':<18} {'mean %':>7} {'sd %':>6}  seeds: error %")
+    width = max(18, *(len(name) + 1 for name in runs))
+    print(f"{'run':<{width}} {'mean %':>7} {'sd %':>6}  seeds: error %")
     for optimizer, seeds in sorted(runs.items()):
         errors = {s: 100 * m["epochs"][epoch - 1]["test_error"]
                   for s, m in sorted(seeds.items()) if len(m["epochs"]) >= epoch}  # fmt: skip
         if not errors:
-            print(f"{optimizer:<18} no run reached {epoch} passes")
+            print(f"{optimizer:<{width}} no run reached {epoch} passes")
             continue
         values = list(errors.values())
         sd = f"{statistics.stdev(values):6.2f}" if len(values) > 1 else f"{'-':>6}"  # one seed
         listed = ", ".join(f"{s}: {e:.2f}" for s, e in errors.items())
-        print(f"{optimizer:<18} {statistics.mean(values):7.2f} {sd}  {listed}")
+        print(f"{optimizer:<{width}} {statistics.mean(values):7.2f} {sd}  {listed}")
 
 
 def main() -> None:

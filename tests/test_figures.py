@@ -237,6 +237,15 @@ def test_committed_runs_are_complete():
     for run in recorded:
         passes = [p for p, _, _ in F.curvature_passes(run)["C5.weight"]]
         assert passes == list(range(1, 21)), run["path"]
+    # and its section on --curvature-keep max reads such a run beside the paper's rule's
+    # run of the same seed, with both the curvature used and the pass's own estimate
+    kept = [(run, s) for run, s in zip(runs, summaries) if s["curvature_keep"] == "max"]
+    assert kept, "no committed run of --curvature-keep max (ch5 reads one)"
+    for run, summary in kept:
+        assert all("curvature_estimate" in row for row in run["metrics"]["epochs"]), run["path"]
+        assert any(s["curvature_keep"] == "latest" and s["impl"] == summary["impl"]
+                   and (s["optimizer"], s["init"], s["seed"]) == (summary["optimizer"], summary["init"], summary["seed"])
+                   for s in summaries), f"{run['path']}: no run of the paper's rule on its seed"  # fmt: skip
 
 
 def test_runs_text_states_mean_spread_and_range(tmp_path):
