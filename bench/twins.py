@@ -49,7 +49,8 @@ def main() -> None:
     if args.optimizer == "sdlm":
         common["curvature_keep"] = args.curvature_keep
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch "
-          f"{torch.__version__} ({torch.get_num_threads()} threads); {common}", flush=True)  # fmt: skip
+          f"{torch.__version__} ({torch.get_num_threads()} threads); {common}",
+          flush=True)  # fmt: skip
     metrics = {}
     for impl in ("numpy", "torch"):
         out = os.path.join(args.out, impl) if args.out else None
@@ -60,8 +61,10 @@ def main() -> None:
     print(f"\n{'pass':>4} {'numpy %':>8} {'torch %':>8} {'numpy - torch':>14}")
     for a, b in zip(metrics["numpy"], metrics["torch"], strict=True):
         diff = 100 * (a["test_error"] - b["test_error"])
-        print(f"{a['epoch']:>4} {100 * a['test_error']:8.2f} {100 * b['test_error']:8.2f} {diff:+14.2f}")
-    seconds = {impl: statistics.median(r["seconds"] for r in rows) for impl, rows in metrics.items()}
+        print(f"{a['epoch']:>4} {100 * a['test_error']:8.2f} {100 * b['test_error']:8.2f} "
+              f"{diff:+14.2f}")  # fmt: skip
+    seconds = {impl: statistics.median(row["seconds"] for row in rows)
+               for impl, rows in metrics.items()}  # fmt: skip
     print(f"median seconds per pass: numpy {seconds['numpy']:.1f}, torch {seconds['torch']:.1f}, "
           f"numpy / torch {seconds['numpy'] / seconds['torch']:.2f}")  # fmt: skip
 

@@ -163,7 +163,8 @@ class NumpyRunner:
         self.net = LeNet5(seed=config.seed, dtype=np.float32, **options)
         params = self.net.params
         self.opt = {"sgd": lambda: SGD(params, config.momentum), "adam": lambda: Adam(params),
-                    "sdlm": lambda: SDLM(params, config.mu, config.curvature_keep)}[optimizer]()  # fmt: skip
+                    "sdlm": lambda: SDLM(params, config.mu, config.curvature_keep),
+                    }[optimizer]()  # fmt: skip
         self.device = "cpu (numpy)"
 
     def estimate_curvature(self, x: np.ndarray, y: np.ndarray) -> tuple[dict, dict]:
@@ -243,7 +244,8 @@ def train(config: TrainConfig, data=None):
     if config.lr is None and optimizer == "sdlm" and net_spec.optimizer != "sdlm":
         base_lr = SDLM_LR  # the network's rate is another optimiser's
     if config.curvature_keep not in CURVATURE_KEEPS:
-        raise ValueError(f"curvature_keep must be one of {CURVATURE_KEEPS}; got {config.curvature_keep!r}")
+        raise ValueError(f"curvature_keep must be one of {CURVATURE_KEEPS}; "
+                         f"got {config.curvature_keep!r}")  # fmt: skip
     if optimizer != "sdlm" and config.curvature_keep != "latest":
         raise ValueError(f"curvature_keep={config.curvature_keep!r} is an option of sdlm; the "
                          f"optimiser here is {optimizer!r}")  # fmt: skip
