@@ -24,16 +24,17 @@ import platform
 import statistics
 
 from lenet_ref.data import load_mnist
+from lenet_ref.optim import CURVATURE_KEEPS, OPTIMIZERS
 from lenet_ref.train import TrainConfig, train
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--optimizer", default="sgd", choices=("sgd", "adam", "sdlm"))
+    parser.add_argument("--optimizer", default="sgd", choices=OPTIMIZERS)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--init", default=None, help="initial weights (lenet_ref.spec.INITS; "
                         "sdlm needs fan-in-sqrt or lecun) (default: the network's)")
-    parser.add_argument("--curvature-keep", default="latest", choices=("latest", "max"))
+    parser.add_argument("--curvature-keep", default="latest", choices=CURVATURE_KEEPS)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--limit", type=int, default=None, help="training images (default: all)")

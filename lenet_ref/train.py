@@ -45,6 +45,7 @@ from .optim import (
     SDLM_PATTERNS,
     SGD,
     Adam,
+    check_keep,
     curvature_summary,
 )
 
@@ -243,9 +244,7 @@ def train(config: TrainConfig, data=None):
     base_lr = config.lr if config.lr is not None else net_spec.lr
     if config.lr is None and optimizer == "sdlm" and net_spec.optimizer != "sdlm":
         base_lr = SDLM_LR  # the network's rate is another optimiser's
-    if config.curvature_keep not in CURVATURE_KEEPS:
-        raise ValueError(f"curvature_keep must be one of {CURVATURE_KEEPS}; "
-                         f"got {config.curvature_keep!r}")  # fmt: skip
+    check_keep(config.curvature_keep)
     if optimizer != "sdlm" and config.curvature_keep != "latest":
         raise ValueError(f"curvature_keep={config.curvature_keep!r} is an option of sdlm; the "
                          f"optimiser here is {optimizer!r}")  # fmt: skip

@@ -136,20 +136,6 @@ def runs_text(runs: list[dict]) -> str:
     return f"{len(runs)} run{plural} committed ({'; '.join(parts)})."
 
 
-def implementation_twins(runs: list[dict]) -> list[tuple[dict, dict]]:
-    """``(numpy, torch)`` pairs of ``run_summary``s: runs made alike (optimiser, init,
-    curvature kept, seed, passes) in the two implementations, which take the same steps
-    on the same batches (tests/test_sdlm.py) and part only by float32 rounding."""
-
-    def key(s: dict) -> tuple:
-        return s["optimizer"], s["init"], s["curvature_keep"], s["seed"], s["epochs"]
-
-    summaries = [run_summary(run) for run in runs]
-    torch_runs = {key(s): s for s in summaries if s["impl"] == "torch"}
-    return [(s, torch_runs[key(s)]) for s in summaries
-            if s["impl"] == "numpy" and key(s) in torch_runs]  # fmt: skip
-
-
 CURVATURE_TENSORS = ("C1.weight", "C3.weight", "C5.weight", "F6.weight")
 
 
