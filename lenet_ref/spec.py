@@ -249,6 +249,7 @@ PAPER_STATED: dict[str, tuple[str, ...]] = {
 PAPER_PARAMETERS = 60_000  # Sec. II-A, stated
 PAPER_CONNECTIONS = 340_908  # Sec. II-A, stated
 PAPER_TEST_ERROR = 0.0095  # Sec. III.B, no distortions, 20 passes
+PAPER_DISTORTED_TEST_ERROR = 0.008  # Sec. III.B, with 540,000 distorted training patterns
 
 # --- Options ---------------------------------------------------------------------------
 ACTIVATIONS = ("scaled_tanh", "tanh", "relu", "sigmoid")

@@ -162,9 +162,9 @@ def test_feature_maps_are_the_forward_pass():
 
 
 # --- Fig. 5: runs ------------------------------------------------------------------------
-def fake_run(folder, name, optimizer, seed, errors, init=None, impl="torch"):
+def fake_run(folder, name, optimizer, seed, errors, init=None, impl="torch", **config):
     metrics = {
-        "config": {"impl": impl, "seed": seed, "limit": None, "test_limit": None},
+        "config": {"impl": impl, "seed": seed, "limit": None, "test_limit": None, **config},
         "run": {"optimizer": optimizer, **({"init": init} if init else {})},
         "device": "cpu",
         "epochs": [{"epoch": k + 1, "test_error": e, "train_error": e / 2}
@@ -194,6 +194,18 @@ def test_error_curves_draw_the_metrics_files(tmp_path):
     fig = F.error_curves_figure(F.load_runs(tmp_path))
     gids = [ln.get_gid() for ln in fig.axes[0].lines]
     assert gids.count("sgd-test_error") == 2 and gids.count("sgd (init lecun)-test_error") == 1
+    assert "paper-distorted" not in gids  # the paper's 0.8 % only beside distorted runs
+    fake_run(tmp_path, "sgd-distort-seed0", "sgd", 0, [0.03, 0.01, 0.008], distort=True)
+    fig = F.error_curves_figure(F.load_runs(tmp_path))
+    lines = {ln.get_gid(): list(ln.get_ydata()) for ln in fig.axes[0].lines}
+    assert lines["sgd (distortions)-test_error"] == pytest.approx([3.0, 1.0, 0.8])
+    assert lines["paper-distorted"] == pytest.approx([0.8, 0.8])
+    fig = F.error_curves_figure(F.load_runs(tmp_path), labels=["sgd"])  # one group only
+    gids = {ln.get_gid() for ln in fig.axes[0].lines}
+    assert {"sgd-test_error", "sgd-train_error"} <= gids and "paper-distorted" not in gids
+    assert not any(gid.startswith("sgd (") for gid in gids if gid)
+    with pytest.raises(ValueError, match="sdlm"):
+        F.error_curves_figure(F.load_runs(tmp_path), labels=["sdlm"])
 
 
 def test_incomplete_metrics_file_is_refused(tmp_path):
@@ -222,6 +234,8 @@ def test_committed_runs_are_complete():
             assert f"--init {summary['init']}" in summary["command"], run["path"]
         if summary["curvature_keep"] != "latest":
             assert f"--curvature-keep {summary['curvature_keep']}" in summary["command"]
+        assert ("--distort" in summary["command"]) == summary["distort"], run["path"]
+        assert f"--impl {summary['impl']}" in summary["command"], run["path"]
         assert (summary["epochs"], summary["train_images"], summary["test_images"]) == (
             20, 60_000, 10_000
         ), run["path"]  # fmt: skip
@@ -246,6 +260,10 @@ def test_committed_runs_are_complete():
         same = ("optimizer", "init", "seed", "impl")
         assert any(s["curvature_keep"] == "latest" and all(s[k] == summary[k] for k in same)
                    for s in summaries), f"{run['path']}: no run of the paper's rule on its seed"  # fmt: skip
+    # its section on the two implementations reads a NumPy run beside its PyTorch twin, and
+    # the paper's 0.8 % is set beside five seeds trained on distorted images
+    assert F.implementation_twins(runs), "no NumPy run beside a PyTorch run made alike"
+    assert len([s for s in summaries if s["distort"]]) >= 5, "fewer than 5 distorted runs"
 
 
 def test_runs_text_states_mean_spread_and_range(tmp_path):
@@ -263,17 +281,22 @@ def test_runs_text_states_mean_spread_and_range(tmp_path):
     text = F.runs_text(runs)
     assert "sdlm (init lecun), 1 seed, 2 passes: final test error 2.00 %" in text  # NumPy apart
     assert "sdlm (init lecun, NumPy), 1 seed, 2 passes: final test error 2.10 %" in text
-    fake_run(tmp_path, "sdlm-lecun-max-curvature-seed0", "sdlm", 0, [0.03, 0.012], "lecun")
-    path = tmp_path / "sdlm-lecun-max-curvature-seed0" / "metrics.json"
-    metrics = json.loads(path.read_text())
-    metrics["config"]["curvature_keep"] = "max"
-    path.write_text(json.dumps(metrics))
+    fake_run(tmp_path, "sdlm-lecun-max-curvature-seed0", "sdlm", 0, [0.03, 0.012], "lecun",
+             curvature_keep="max")  # fmt: skip
     runs = F.load_runs(tmp_path)
     text = F.runs_text(runs)
     assert "sdlm (init lecun, max curvature), 1 seed, 2 passes: final test error 1.20 %" in text
     assert "sdlm (init lecun), 1 seed, 2 passes: final test error 2.00 %" in text  # apart
     assert text.startswith("6 runs committed")
+    fake_run(tmp_path, "sgd-distort-seed0", "sgd", 0, [0.03, 0.008], distort=True)
+    runs = F.load_runs(tmp_path)
+    text = F.runs_text(runs)
+    assert "sgd (distortions), 1 seed, 2 passes: final test error 0.80 %" in text
+    assert "sgd, 2 seeds, 2 passes: final test error 1.10 ± 0.14 %" in text  # apart
     assert [F.run_summary(r)["folder"] for r in runs] == [r["name"] for r in runs]
+    twins = F.implementation_twins(runs)  # the NumPy run and its PyTorch twin, nothing else
+    names = [(numpy_run["name"], torch_run["name"]) for numpy_run, torch_run in twins]
+    assert names == [("sdlm-lecun-numpy-seed0", "sdlm-lecun-seed0")]
     assert "No full run" in F.runs_text([])
 
 

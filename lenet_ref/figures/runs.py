@@ -34,16 +34,20 @@ def run_summary(run: dict) -> dict:
     """What the page prints about one run: how it was made and where it ended. ``label``
     names its group in the figure and the text: the optimiser, then what the run changed
     from the defaults: the initial weights' rule (``--init``), SDLM's ``--curvature-keep
-    max``, NumPy instead of PyTorch. ``folder`` is the name its folder must have,
-    ``<optimizer>[-<init>][-max-curvature][-numpy]-seed<k>``."""
+    max``, distorted training images (``--distort``), NumPy instead of PyTorch. ``folder``
+    is the name its folder must have,
+    ``<optimizer>[-<init>][-max-curvature][-distort][-numpy]-seed<k>``."""
     m = run["metrics"]
     last = m["epochs"][-1]
     config = m["config"]
     optimizer, init = m["run"].get("optimizer"), m["run"].get("init")
     impl = config.get("impl")
     keep_max = config.get("curvature_keep") == "max"
-    details = [(f"init {init}", init), ("max curvature", keep_max), ("NumPy", impl == "numpy")]
-    parts = [(init, init), ("max-curvature", keep_max), ("numpy", impl == "numpy")]
+    distort = bool(config.get("distort"))
+    details = [(f"init {init}", init), ("max curvature", keep_max), ("distortions", distort),
+               ("NumPy", impl == "numpy")]  # fmt: skip
+    parts = [(init, init), ("max-curvature", keep_max), ("distort", distort),
+             ("numpy", impl == "numpy")]  # fmt: skip
     details = [text for text, chosen in details if chosen]
     folder = [optimizer] + [part for part, chosen in parts if chosen]
     return {
@@ -54,6 +58,7 @@ def run_summary(run: dict) -> dict:
         "folder": "-".join(folder) + f"-seed{config.get('seed')}",
         "impl": impl,
         "curvature_keep": config.get("curvature_keep", "latest"),
+        "distort": distort,
         "seed": config.get("seed"),
         "epochs": len(m["epochs"]),
         "train_images": config.get("limit") or 60_000,
@@ -66,18 +71,26 @@ def run_summary(run: dict) -> dict:
     }
 
 
-def error_curves_figure(runs: list[dict]):
+def error_curves_figure(runs: list[dict], labels: list[str] | None = None):
     """Test error (solid) and training error (dashed, where measured) after each pass, in
     per cent, one colour per optimiser; several seeds of one optimiser are drawn one line
-    each, with the band between the lowest and the highest. The paper's 0.95 % dotted.
-    The colours go by ``run_summary``'s label (optimiser and initial weights)."""
+    each, with the band between the lowest and the highest. The paper's 0.95 % dotted, and
+    its 0.8 % with distortions dash-dotted where a run trained on distorted images.
+    The colours go by ``run_summary``'s label (optimiser, initial weights and the rest);
+    ``labels`` draws only those groups, in that order (an unknown one is an error)."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     groups: dict[str, list[dict]] = {}
     for run in runs:
         groups.setdefault(run_summary(run)["label"], []).append(run)
-    colours = ["#2980b9", "#c0392b", "#27ae60", "#8e44ad", "#e67e22"]
+    if labels is not None:
+        unknown = [label for label in labels if label not in groups]
+        if unknown:
+            raise ValueError(f"no run labelled {unknown}; the runs' labels: {list(groups)}")
+        groups = {label: groups[label] for label in labels}
+        runs = [run for members in groups.values() for run in members]
+    colours = ["#2980b9", "#c0392b", "#27ae60", "#8e44ad", "#e67e22", "#16a085"]
     top = 2 * 100 * spec.PAPER_TEST_ERROR
     for (label, members), colour in zip(groups.items(), colours * 3):
         for key, style in (("test_error", "-"), ("train_error", "--")):
@@ -102,6 +115,10 @@ def error_curves_figure(runs: list[dict]):
                 ax.fill_between(x, stack.min(axis=0), stack.max(axis=0), color=colour, alpha=0.15)
     ax.axhline(100 * spec.PAPER_TEST_ERROR, color="gray", linestyle=":",
                label=f"paper, test ({100 * spec.PAPER_TEST_ERROR:.2f} %)")  # fmt: skip
+    if any(run_summary(run)["distort"] for run in runs):
+        distorted = 100 * spec.PAPER_DISTORTED_TEST_ERROR
+        ax.axhline(distorted, color="gray", linestyle="-.", gid="paper-distorted",
+                   label=f"paper, test with distortions ({distorted:.2f} %)")  # fmt: skip
     ax.set_ylim(0, top * 1.1)
     ax.set_xlabel("training set iterations (passes over the training images)")
     ax.set_ylabel("error (%)")
@@ -134,6 +151,20 @@ def runs_text(runs: list[dict]) -> str:
         parts.append(f"{label}, {seeds}, {passes} passes: final test error {error}")
     plural = "s" * (len(runs) > 1)
     return f"{len(runs)} run{plural} committed ({'; '.join(parts)})."
+
+
+def implementation_twins(runs: list[dict]) -> list[tuple[dict, dict]]:
+    """``(numpy_run, torch_run)`` pairs: runs made alike (optimiser, init, curvature kept,
+    distortions, seed, passes) in the two implementations, which take the same steps on the
+    same batches (tests/test_sdlm.py) and part only by float32 rounding."""
+
+    def key(run: dict) -> tuple:
+        s = run_summary(run)
+        return s["optimizer"], s["init"], s["curvature_keep"], s["distort"], s["seed"], s["epochs"]
+
+    torch_runs = {key(run): run for run in runs if run_summary(run)["impl"] == "torch"}
+    return [(run, torch_runs[key(run)]) for run in runs
+            if run_summary(run)["impl"] == "numpy" and key(run) in torch_runs]  # fmt: skip
 
 
 CURVATURE_TENSORS = ("C1.weight", "C3.weight", "C5.weight", "F6.weight")
