@@ -79,6 +79,7 @@ def error_curves_figure(runs: list[dict], labels: list[str] | None = None):
     The colours go by ``run_summary``'s label (optimiser, initial weights and the rest);
     ``labels`` draws only those groups, in that order (an unknown one is an error)."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     groups: dict[str, list[dict]] = {}
@@ -120,6 +121,7 @@ def error_curves_figure(runs: list[dict], labels: list[str] | None = None):
         ax.axhline(distorted, color="gray", linestyle="-.", gid="paper-distorted",
                    label=f"paper, test with distortions ({distorted:.2f} %)")  # fmt: skip
     ax.set_ylim(0, top * 1.1)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # passes are whole
     ax.set_xlabel("training set iterations (passes over the training images)")
     ax.set_ylabel("error (%)")
     ax.legend(fontsize=8)
