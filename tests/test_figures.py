@@ -297,6 +297,13 @@ def test_runs_text_states_mean_spread_and_range(tmp_path):
     twins = F.implementation_twins(runs)  # the NumPy run and its PyTorch twin, nothing else
     names = [(numpy_run["name"], torch_run["name"]) for numpy_run, torch_run in twins]
     assert names == [("sdlm-lecun-numpy-seed0", "sdlm-lecun-seed0")]
+    fake_run(tmp_path, "sdlm-lecun-max-curvature-numpy-seed0", "sdlm", 0, [0.03, 0.012],
+             "lecun", "numpy", curvature_keep="max")  # same seed, other curvature: other twin
+    fake_run(tmp_path, "sdlm-lecun-numpy-seed1", "sdlm", 1, [0.03, 0.02], "lecun", "numpy")
+    twins = F.implementation_twins(F.load_runs(tmp_path))  # seed 1 has no PyTorch twin
+    names = [(numpy_run["name"], torch_run["name"]) for numpy_run, torch_run in twins]
+    assert names == [("sdlm-lecun-max-curvature-numpy-seed0", "sdlm-lecun-max-curvature-seed0"),
+                     ("sdlm-lecun-numpy-seed0", "sdlm-lecun-seed0")]  # fmt: skip
     assert "No full run" in F.runs_text([])
 
 

@@ -156,17 +156,19 @@ def runs_text(runs: list[dict]) -> str:
 
 
 def implementation_twins(runs: list[dict]) -> list[tuple[dict, dict]]:
-    """``(numpy_run, torch_run)`` pairs: runs made alike (optimiser, init, curvature kept,
-    distortions, seed, passes) in the two implementations, which take the same steps on the
-    same batches (tests/test_sdlm.py) and part only by float32 rounding."""
-
-    def key(run: dict) -> tuple:
-        s = run_summary(run)
-        return s["optimizer"], s["init"], s["curvature_keep"], s["distort"], s["seed"], s["epochs"]
-
-    torch_runs = {key(run): run for run in runs if run_summary(run)["impl"] == "torch"}
-    return [(run, torch_runs[key(run)]) for run in runs
-            if run_summary(run)["impl"] == "numpy" and key(run) in torch_runs]  # fmt: skip
+    """``(numpy_run, torch_run)`` pairs: runs made alike in the two implementations (the
+    NumPy run's ``run_summary`` folder without its ``-numpy``, and as many passes), which
+    take the same steps on the same batches (tests/test_sdlm.py) and part only by float32
+    rounding."""
+    summaries = [run_summary(run) for run in runs]
+    torch_runs = {(s["folder"], s["epochs"]): run
+                  for run, s in zip(runs, summaries) if s["impl"] == "torch"}  # fmt: skip
+    pairs = []
+    for run, s in zip(runs, summaries):
+        twin = (s["folder"].replace("-numpy-seed", "-seed"), s["epochs"])
+        if s["impl"] == "numpy" and twin in torch_runs:
+            pairs.append((run, torch_runs[twin]))
+    return pairs
 
 
 CURVATURE_TENSORS = ("C1.weight", "C3.weight", "C5.weight", "F6.weight")
