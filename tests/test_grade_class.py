@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 
 import grade_class_course as toy
@@ -348,12 +349,25 @@ def test_prompt_kernel_client_is_ready_and_loses_no_output():
     assert results == ["2"]
 
 
+def _job_settings(tmp_path, template):
+    from grade_class.protocol import Settings
+
+    return Settings(
+        course_root=str(tmp_path), source_dir=str(tmp_path), template_db=str(template),
+        work_dir=str(tmp_path), cell_timeout=60, timeout=600.0, memory_bytes=2**30,
+        cpu_seconds=600, file_bytes=2**26, tmp_bytes=2**26, max_output_bytes=2**20, nproc=64,
+        isolation="limits", uid_base=60000, ro_paths=[], handouts={"toy": str(tmp_path)},
+        course_package="lenet_ref", package_dir=str(tmp_path), checks={},
+        worker_memory_bytes=2**31, preload=[],
+    )  # fmt: skip
+
+
 def test_a_job_starts_from_an_empty_folder_whatever_an_earlier_attempt_left(tmp_path, monkeypatch):
     """A Dask worker killed mid-job leaves the job's folder on the shared disk, and Dask
     runs the job again elsewhere: ``prepare`` must build it anew, not fail on what exists
     (it once raised FileExistsError, and a right answer was recorded as a grader error)."""
     from grade_class import worker
-    from grade_class.protocol import Job, Settings
+    from grade_class.protocol import Job
 
     monkeypatch.setattr(worker.cgroup, "create", lambda *args: None)  # no control groups here
     monkeypatch.setenv("LENET_JAIL_SPEC", "")  # prepare sets it; restored after the test
@@ -363,14 +377,7 @@ def test_a_job_starts_from_an_empty_folder_whatever_an_earlier_attempt_left(tmp_
     template.write_bytes(b"gradebook")
     job = Job(id=2, student="s02", assignment="toy", folder=str(tmp_path),
               dir=str(tmp_path / "job-2"), files={"toy.ipynb": str(notebook)})  # fmt: skip
-    settings = Settings(
-        course_root=str(tmp_path), source_dir=str(tmp_path), template_db=str(template),
-        work_dir=str(tmp_path), cell_timeout=60, timeout=600.0, memory_bytes=2**30,
-        cpu_seconds=600, file_bytes=2**26, tmp_bytes=2**26, max_output_bytes=2**20, nproc=64,
-        isolation="limits", uid_base=60000, ro_paths=[], handouts={"toy": str(tmp_path)},
-        course_package="lenet_ref", package_dir=str(tmp_path), checks={},
-        worker_memory_bytes=2**31, preload=[],
-    )  # fmt: skip
+    settings = _job_settings(tmp_path, template)
     submitted = tmp_path / "job-2" / "course" / "submitted" / worker.SCRATCH_STUDENT / "toy"
     status = tmp_path / "job-2" / "jail" / "status.json"
     for attempt in ("killed", "retried"):
@@ -383,4 +390,58 @@ def test_a_job_starts_from_an_empty_folder_whatever_an_earlier_attempt_left(tmp_
         status.write_text("{}")
     gradebook = worker.scratch_gradebook(job)
     if gradebook.startswith("/dev/shm"):
+        os.remove(gradebook)
+
+
+def test_a_job_stopped_by_the_clock_at_its_memory_limit_is_reported_as_memory(tmp_path, monkeypatch):
+    """A kernel at its memory limit can thrash until --timeout kills its worker, which then
+    cannot say why (CI once reported the hostile memory hog as a timeout, under load). The
+    trusted side finds the job's control group from the job alone, reads whether it hit its
+    limit, and removes it; the report says memory. A retried job starts from fresh counts."""
+    from types import SimpleNamespace
+
+    from grade_class import cgroup, worker
+    from grade_class.merge import failure_issue
+    from grade_class.protocol import Job, Result
+
+    for name in ("LENET_JAIL_SPEC", "JUPYTER_RUNTIME_DIR"):  # prepare sets them
+        monkeypatch.setenv(name, os.environ.get(name, ""))
+    job = Job(id=7, student="s07", assignment="toy", folder=str(tmp_path),
+              dir=str(tmp_path / "job-7"), files={})  # fmt: skip
+    slot, limit = 3, 64 << 20
+    groups = cgroup.create(worker._group_name(job, slot), limit, 64)
+    if groups is None:
+        pytest.skip("control groups cannot be made on this machine")
+    enter = [sys.executable, "-c", "import json, sys, time; from grade_class import cgroup; "
+             "cgroup.enter(json.loads(sys.argv[1])); exec(sys.argv[2])", json.dumps(groups)]  # fmt: skip
+    hog = subprocess.run(enter + ["hog = bytearray(256 << 20)"], capture_output=True, timeout=60)
+    assert hog.returncode != 0, "the group's memory limit did not stop the hog"
+    left = subprocess.Popen(enter + ["time.sleep(600)"])  # still in the group at the kill
+    for _ in range(100):
+        if left.pid in cgroup.members(groups):
+            break
+        time.sleep(0.05)
+    found = worker.traces(job, slot)
+    assert found["cgroup_memory"] and found["cgroup_memory"]["limit_bytes"] == limit, found
+    assert left.wait(timeout=10) == -9, "a process left in the group outlived it"
+    assert not any(os.path.exists(folder) for folder in groups.values())
+    settings = SimpleNamespace(timeout=60.0, memory_bytes=limit)
+    issue = failure_issue(Result(id=7, graded=False, timeout=True, **found), settings)
+    assert issue.kind == "memory" and "ran past 60 s" in issue.detail, issue
+    assert worker.traces(job, slot) == {"cgroup_memory": None, "jail": None}  # nothing left
+
+    # no memory trouble: the clock's verdict; and a retry does not inherit the hog's counts
+    again = cgroup.create(worker._group_name(job, slot), limit, 64)
+    subprocess.run(enter[:-1] + [json.dumps(again), "hog = bytearray(256 << 20)"], timeout=60)
+    notebook, template = tmp_path / "toy.ipynb", tmp_path / "template.db"
+    notebook.write_text("{}")
+    template.write_bytes(b"gradebook")
+    job.files = {"toy.ipynb": str(notebook)}
+    spec = worker.prepare(job, _job_settings(tmp_path, template), slot=slot)
+    assert spec.cgroups and cgroup.out_of_memory(spec.cgroups) is None
+    found = worker.traces(job, slot)
+    issue = failure_issue(Result(id=7, graded=False, timeout=True, **found), settings)
+    assert issue.kind == "timeout", issue
+    gradebook = worker.scratch_gradebook(job)
+    if gradebook.startswith("/dev/shm") and os.path.exists(gradebook):
         os.remove(gradebook)

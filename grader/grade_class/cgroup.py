@@ -38,15 +38,20 @@ def _write(path: str, value) -> None:
         f.write(str(value))
 
 
+def _folder(controller: str, name: str) -> str:
+    """Where group ``name`` of ``controller`` lives: under this process's own group."""
+    parent = _current(controller)
+    if parent is None or not os.path.isdir(parent):
+        raise OSError(f"no {controller} control group here")
+    return os.path.join(parent, "lenet-grading", name)
+
+
 def create(name: str, memory_bytes: int, max_pids: int) -> dict[str, str] | None:
     """Groups ``name`` under this process's own, limited; {controller: folder} or None."""
     made: dict[str, str] = {}
     try:
         for controller in CONTROLLERS:
-            parent = _current(controller)
-            if parent is None or not os.path.isdir(parent):
-                raise OSError(f"no {controller} control group here")
-            folder = os.path.join(parent, "lenet-grading", name)
+            folder = _folder(controller, name)
             os.makedirs(folder, exist_ok=True)
             made[controller] = folder
         _write(os.path.join(made["memory"], "memory.limit_in_bytes"), memory_bytes)
@@ -59,6 +64,16 @@ def create(name: str, memory_bytes: int, max_pids: int) -> dict[str, str] | None
         remove(made)
         return None
     return made
+
+
+def find(name: str) -> dict[str, str] | None:
+    """The groups ``name`` that a process in this one's group made, where they still exist:
+    found from the name alone, never from a file a kernel could have written."""
+    try:
+        found = {controller: _folder(controller, name) for controller in CONTROLLERS}
+    except OSError:
+        return None
+    return {c: folder for c, folder in found.items() if os.path.isdir(folder)} or None
 
 
 def enter(groups: dict[str, str] | None) -> None:
@@ -76,20 +91,31 @@ def members(groups: dict[str, str] | None) -> list[int]:
 
 
 def out_of_memory(groups: dict[str, str] | None) -> dict | None:
-    """{"peak_bytes", "limit_bytes"} when the group hit its memory limit, else None."""
-    if not groups:
+    """{"peak_bytes", "limit_bytes", "oom_kills"} when the group hit its memory limit, else
+    None. Any of three signs counts: the failure count, the OOM killer's count, a peak at
+    the limit (some kernels, gVisor's among them, keep the failure count at 0)."""
+    if not groups or "memory" not in groups:
         return None
     folder = groups["memory"]
+
+    def read(name: str) -> str:
+        with open(os.path.join(folder, name)) as f:
+            return f.read()
+
     try:
-        with open(os.path.join(folder, "memory.failcnt")) as f:
-            failed = int(f.read())
-        with open(os.path.join(folder, "memory.max_usage_in_bytes")) as f:
-            peak = int(f.read())
-        with open(os.path.join(folder, "memory.limit_in_bytes")) as f:
-            limit = int(f.read())
+        failed = int(read("memory.failcnt"))
+        peak = int(read("memory.max_usage_in_bytes"))
+        limit = int(read("memory.limit_in_bytes"))
     except (OSError, ValueError):
         return None
-    return {"peak_bytes": peak, "limit_bytes": limit} if failed else None
+    try:
+        control = dict(line.split() for line in read("memory.oom_control").splitlines())
+        kills = int(control.get("oom_kill", 0))
+    except (OSError, ValueError):
+        kills = 0
+    if failed or kills or peak >= limit:
+        return {"peak_bytes": peak, "limit_bytes": limit, "oom_kills": kills}
+    return None
 
 
 def remove(groups: dict[str, str] | None) -> None:

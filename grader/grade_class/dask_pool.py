@@ -29,6 +29,7 @@ from pathlib import Path
 
 from .pool import _Worker
 from .protocol import Job, Result
+from .worker import traces
 
 _WORKERS: dict[str, _Worker] = {}  # settings file -> this Dask worker process's grading worker
 SLOT_BASE = 1000  # local pools use slots 1..cores; Dask workers 1000 and up
@@ -83,10 +84,11 @@ def grade_on_worker(job: Job, settings_path: str, timeout: float) -> Result:
     except TimeoutError:
         worker.kill()
         _WORKERS.pop(settings_path, None)
-        return Result(id=job.id, graded=False, timeout=True)
+        return Result(id=job.id, graded=False, timeout=True, **traces(job, worker.slot))
     if result is None:  # it died under this job (or starting)
         tail = worker.log_tail()
         worker.kill()
+        traces(job, worker.slot)  # removes its kernel's control group
         _WORKERS.pop(settings_path, None)
         # Not a verdict: the Dask worker may be going down around it (killed, scaled down),
         # so the task fails and Dask runs it again elsewhere; after its retries the

@@ -81,14 +81,17 @@ def failure_issue(result: Result, settings: Settings) -> Issue:
     """Why nbgrader could not grade a job at all."""
     jail = result.jail or {}
     log = result.log
-    if result.timeout:
-        return Issue("timeout", f"the notebook ran past {settings.timeout:.0f} s and was stopped")
+    # Memory first: a kernel at its memory limit thrashes, so the clock may stop it first.
+    late = f", and ran past {settings.timeout:.0f} s" if result.timeout else ""
     if jail.get("event") == "memory":
         return Issue("memory", f"used {jail['rss_bytes'] / GiB:.2f} GiB, more than the "
-                               f"{settings.memory_bytes / GiB:.1f} GiB allowed: stopped")  # fmt: skip
+                               f"{settings.memory_bytes / GiB:.1f} GiB allowed{late}: stopped")  # fmt: skip
     if result.cgroup_memory:
         return Issue("memory", f"reached the {settings.memory_bytes / GiB:.1f} GiB allowed "
-                               "(memory, files in memory and shared memory counted): stopped")  # fmt: skip
+                               f"(memory, files in memory and shared memory counted){late}: "
+                               "stopped")  # fmt: skip
+    if result.timeout:
+        return Issue("timeout", f"the notebook ran past {settings.timeout:.0f} s and was stopped")
     if "CellTimeoutError" in log or "Timeout waiting for" in log:
         return Issue("timeout", "a cell ran past its time limit and did not stop when interrupted")
     if result.crashed:

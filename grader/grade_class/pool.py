@@ -21,6 +21,7 @@ from collections import deque
 from pathlib import Path
 
 from .protocol import Job, Result
+from .worker import traces
 
 PR_SET_PDEATHSIG = 1
 READY_TIMEOUT = 120  # seconds for a fresh worker to import nbgrader on a busy machine
@@ -119,7 +120,8 @@ class WorkerPool:
             job = worker.job
             self._replace(worker)
             if job is not None:
-                on_done(job, Result(id=job.id, graded=False, crashed=True, log=worker.log_tail()))
+                on_done(job, Result(id=job.id, graded=False, crashed=True, log=worker.log_tail(),
+                                    **traces(job, worker.slot)))  # fmt: skip
             return
         for line in lines:
             message = json.loads(line)
@@ -136,7 +138,8 @@ class WorkerPool:
                 job = worker.job
                 self._replace(worker)
                 on_done(job, Result(id=job.id, graded=False, timeout=True,
-                                    log=f"killed after {self.timeout:.0f} s"))  # fmt: skip
+                                    log=f"killed after {self.timeout:.0f} s",
+                                    **traces(job, worker.slot)))  # fmt: skip
             elif not worker.ready and now - worker.since > READY_TIMEOUT:
                 raise RuntimeError(
                     f"a grading worker did not start in {READY_TIMEOUT} s; its log "

@@ -73,6 +73,34 @@ def _kernel_env(settings: Settings, home: str, run_dir: str) -> dict:
     }  # fmt: skip
 
 
+def _group_name(job: Job, slot: int) -> str:
+    return f"slot-{slot}-job-{job.id}"
+
+
+def _jail_status(job: Job) -> dict | None:
+    path = os.path.join(job.dir, "jail", "status.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def traces(job: Job, slot: int) -> dict:
+    """What is still known of a job whose worker was killed (past --timeout) or died under
+    it, as ``Result`` fields: whether its kernel's control group hit the memory limit
+    (a kernel thrashing at its limit is slow, and is stopped by the clock before the
+    memory limit kills it) and the jail's status file. Removes the group, which the killed
+    worker would have removed. Run by the trusted side, after the kill."""
+    groups = cgroup.find(_group_name(job, slot))
+    memory = cgroup.out_of_memory(groups)
+    cgroup.remove(groups)
+    try:
+        status = _jail_status(job)
+    except (OSError, ValueError):
+        status = None
+    return {"cgroup_memory": memory, "jail": status}
+
+
 def prepare(job: Job, settings: Settings, slot: int) -> JailSpec:
     """The job's scratch course, kernel folders and jail spec; returns the spec."""
     root = job.dir
@@ -100,13 +128,14 @@ def prepare(job: Job, settings: Settings, slot: int) -> JailSpec:
         os.makedirs(folder, mode=0o700)
     if sandboxed:
         os.chown(run_dir, uid, uid)
+    cgroup.remove(cgroup.find(_group_name(job, slot)))  # an earlier attempt's, its counts too
     spec = JailSpec(
         isolation=settings.isolation, uid=uid, gid=uid,
         memory_bytes=settings.memory_bytes, cpu_seconds=settings.cpu_seconds,
         file_bytes=settings.file_bytes, nproc=settings.nproc,
         tmp_bytes=settings.tmp_bytes, ro_paths=settings.ro_paths,
         rw_paths=[run_dir], root_dir=os.path.join(root, "newroot"),
-        cgroups=cgroup.create(f"slot-{slot}-job-{job.id}", settings.memory_bytes, settings.nproc),
+        cgroups=cgroup.create(_group_name(job, slot), settings.memory_bytes, settings.nproc),
         status_dir=os.path.join(root, "jail"), env=_kernel_env(settings, home, run_dir),
         zygote=settings.zygote_socket,
         overlays=[[settings.handouts[job.assignment], settings.package_dir]],
@@ -257,12 +286,7 @@ def grade(job: Job, settings: Settings, slot: int, course_config) -> Result:
     phases = {k: v for k, v in clock.items() if k not in ("start", "last")}
     phases.update(CappedExecute.timings)
     phases["checks"] = round(server.check_seconds, 3)
-    status_path = os.path.join(job.dir, "jail", "status.json")
-    jail_status = None
-    if os.path.exists(status_path):
-        with open(status_path) as f:
-            jail_status = json.load(f)
-    return Result(id=job.id, graded=graded, log=log[-LOG_TAIL:], jail=jail_status,
+    return Result(id=job.id, graded=graded, log=log[-LOG_TAIL:], jail=_jail_status(job),
                   verdicts=server.verdicts, cgroup_memory=memory, phases=phases,
                   seconds=round(time.monotonic() - started, 3))  # fmt: skip
 
