@@ -260,6 +260,11 @@ def test_committed_runs_are_complete():
         same = ("optimizer", "init", "seed", "impl")
         assert any(s["curvature_keep"] == "latest" and all(s[k] == summary[k] for k in same)
                    for s in summaries), f"{run['path']}: no run of the paper's rule on its seed"  # fmt: skip
+    # and says the option narrows the gap to SGD without closing it (so the preset keeps SGD)
+    sgd, paper_rule, kept_max = "sgd", "sdlm (init lecun)", "sdlm (init lecun, max curvature)"
+    mean = {label: np.mean([s["test_error"] for s in summaries if s["label"] == label])
+            for label in (sgd, paper_rule, kept_max)}  # fmt: skip
+    assert mean[sgd] < mean[kept_max] < mean[paper_rule], mean
     # its section on the two implementations reads a NumPy run beside its PyTorch twin under
     # each curvature rule, and the paper's 0.8 % is set beside five distorted runs
     twins = F.implementation_twins(runs)

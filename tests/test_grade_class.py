@@ -393,7 +393,8 @@ def test_a_job_starts_from_an_empty_folder_whatever_an_earlier_attempt_left(tmp_
         os.remove(gradebook)
 
 
-def test_a_job_stopped_by_the_clock_at_its_memory_limit_is_reported_as_memory(tmp_path, monkeypatch):
+def test_a_job_stopped_by_the_clock_at_its_memory_limit_is_reported_as_memory(tmp_path, monkeypatch,
+                                                                               request):
     """A kernel at its memory limit can thrash until --timeout kills its worker, which then
     cannot say why (CI once reported the hostile memory hog as a timeout, under load). The
     trusted side finds the job's control group from the job alone, reads whether it hit its
@@ -412,8 +413,11 @@ def test_a_job_stopped_by_the_clock_at_its_memory_limit_is_reported_as_memory(tm
     groups = cgroup.create(worker._group_name(job, slot), limit, 64)
     if groups is None:
         pytest.skip("control groups cannot be made on this machine")
-    enter = [sys.executable, "-c", "import json, sys, time; from grade_class import cgroup; "
-             "cgroup.enter(json.loads(sys.argv[1])); exec(sys.argv[2])", json.dumps(groups)]  # fmt: skip
+    # whatever an assertion stops, no group (nor its sleeping process) outlives the test
+    request.addfinalizer(lambda: cgroup.remove(cgroup.find(worker._group_name(job, slot))))
+    code = ("import json, sys, time; from grade_class import cgroup; "
+            "cgroup.enter(json.loads(sys.argv[1])); exec(sys.argv[2])")
+    enter = [sys.executable, "-c", code, json.dumps(groups)]
     hog = subprocess.run(enter + ["hog = bytearray(256 << 20)"], capture_output=True, timeout=60)
     assert hog.returncode != 0, "the group's memory limit did not stop the hog"
     left = subprocess.Popen(enter + ["time.sleep(600)"])  # still in the group at the kill
