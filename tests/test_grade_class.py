@@ -398,7 +398,8 @@ def test_a_job_stopped_by_the_clock_at_its_memory_limit_is_reported_as_memory(tm
     """A kernel at its memory limit can thrash until --timeout kills its worker, which then
     cannot say why (CI once reported the hostile memory hog as a timeout, under load). The
     trusted side finds the job's control group from the job alone, reads whether it hit its
-    limit, and removes it; the report says memory. A retried job starts from fresh counts."""
+    limit, and removes it; the report says memory. A retried job starts from fresh counts,
+    on any slot, and the same job number in another grading run has a group of its own."""
     from types import SimpleNamespace
 
     from grade_class import cgroup, worker
@@ -409,12 +410,12 @@ def test_a_job_stopped_by_the_clock_at_its_memory_limit_is_reported_as_memory(tm
         monkeypatch.setenv(name, os.environ.get(name, ""))
     job = Job(id=7, student="s07", assignment="toy", folder=str(tmp_path),
               dir=str(tmp_path / "job-7"), files={})  # fmt: skip
-    slot, limit = 3, 64 << 20
-    groups = cgroup.create(worker._group_name(job, slot), limit, 64)
+    limit = 64 << 20
+    groups = cgroup.create(worker._group_name(job), limit, 64)
     if groups is None:
         pytest.skip("control groups cannot be made on this machine")
     # whatever an assertion stops, no group (nor its sleeping process) outlives the test
-    request.addfinalizer(lambda: cgroup.remove(cgroup.find(worker._group_name(job, slot))))
+    request.addfinalizer(lambda: cgroup.remove(cgroup.find(worker._group_name(job))))
     code = ("import json, sys, time; from grade_class import cgroup; "
             "cgroup.enter(json.loads(sys.argv[1])); exec(sys.argv[2])")
     enter = [sys.executable, "-c", code, json.dumps(groups)]
@@ -425,25 +426,31 @@ def test_a_job_stopped_by_the_clock_at_its_memory_limit_is_reported_as_memory(tm
         if left.pid in cgroup.members(groups):
             break
         time.sleep(0.05)
-    found = worker.traces(job, slot)
+    found = worker.traces(job)
     assert found["cgroup_memory"] and found["cgroup_memory"]["limit_bytes"] == limit, found
     assert left.wait(timeout=10) == -9, "a process left in the group outlived it"
     assert not any(os.path.exists(folder) for folder in groups.values())
     settings = SimpleNamespace(timeout=60.0, memory_bytes=limit)
     issue = failure_issue(Result(id=7, graded=False, timeout=True, **found), settings)
     assert issue.kind == "memory" and "ran past 60 s" in issue.detail, issue
-    assert worker.traces(job, slot) == {"cgroup_memory": None, "jail": None}  # nothing left
+    assert worker.traces(job) == {"cgroup_memory": None, "jail": None}  # nothing left
 
     # no memory trouble: the clock's verdict; and a retry does not inherit the hog's counts
-    again = cgroup.create(worker._group_name(job, slot), limit, 64)
+    again = cgroup.create(worker._group_name(job), limit, 64)
     subprocess.run(enter[:-1] + [json.dumps(again), "hog = bytearray(256 << 20)"], timeout=60)
     notebook, template = tmp_path / "toy.ipynb", tmp_path / "template.db"
     notebook.write_text("{}")
     template.write_bytes(b"gradebook")
     job.files = {"toy.ipynb": str(notebook)}
-    spec = worker.prepare(job, _job_settings(tmp_path, template), slot=slot)
+    # job 7 of another grading run, on this machine at the same time: not this run's group
+    other = Job(id=7, student="s07", assignment="toy", folder=str(tmp_path),
+                dir=str(tmp_path / "other-run" / "job-7"), files={})  # fmt: skip
+    assert worker._group_name(other) != worker._group_name(job)
+    assert cgroup.find(worker._group_name(other)) is None
+    # the retry runs on another slot (its first worker died): it still finds the old group
+    spec = worker.prepare(job, _job_settings(tmp_path, template), slot=4)
     assert spec.cgroups and cgroup.out_of_memory(spec.cgroups) is None
-    found = worker.traces(job, slot)
+    found = worker.traces(job)
     issue = failure_issue(Result(id=7, graded=False, timeout=True, **found), settings)
     assert issue.kind == "timeout", issue
     gradebook = worker.scratch_gradebook(job)

@@ -84,11 +84,11 @@ def grade_on_worker(job: Job, settings_path: str, timeout: float) -> Result:
     except TimeoutError:
         worker.kill()
         _WORKERS.pop(settings_path, None)
-        return Result(id=job.id, graded=False, timeout=True, **traces(job, worker.slot))
+        return Result(id=job.id, graded=False, timeout=True, **traces(job))
     if result is None:  # it died under this job (or starting)
         tail = worker.log_tail()
         worker.kill()
-        traces(job, worker.slot)  # removes its kernel's control group
+        traces(job)  # removes its kernel's control group
         _WORKERS.pop(settings_path, None)
         # Not a verdict: the Dask worker may be going down around it (killed, scaled down),
         # so the task fails and Dask runs it again elsewhere; after its retries the

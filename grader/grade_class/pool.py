@@ -121,7 +121,7 @@ class WorkerPool:
             self._replace(worker)
             if job is not None:
                 on_done(job, Result(id=job.id, graded=False, crashed=True, log=worker.log_tail(),
-                                    **traces(job, worker.slot)))  # fmt: skip
+                                    **traces(job)))  # fmt: skip
             return
         for line in lines:
             message = json.loads(line)
@@ -139,7 +139,7 @@ class WorkerPool:
                 self._replace(worker)
                 on_done(job, Result(id=job.id, graded=False, timeout=True,
                                     log=f"killed after {self.timeout:.0f} s",
-                                    **traces(job, worker.slot)))  # fmt: skip
+                                    **traces(job)))  # fmt: skip
             elif not worker.ready and now - worker.since > READY_TIMEOUT:
                 raise RuntimeError(
                     f"a grading worker did not start in {READY_TIMEOUT} s; its log "

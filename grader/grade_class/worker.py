@@ -15,6 +15,7 @@ A kernel cannot reach this process's files (another uid, another root) nor its r
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import logging
 import os
@@ -73,8 +74,13 @@ def _kernel_env(settings: Settings, home: str, run_dir: str) -> dict:
     }  # fmt: skip
 
 
-def _group_name(job: Job, slot: int) -> str:
-    return f"slot-{slot}-job-{job.id}"
+def _group_name(job: Job) -> str:
+    """The job's control group: named after its scratch folder, which is the same on every
+    attempt at the job (a retry on another slot, after a Dask worker died, finds and removes
+    the dead attempt's group) and differs between two grading runs on one machine (one
+    run's clean-up never reaches the other's kernels)."""
+    digest = hashlib.sha1(os.path.abspath(job.dir).encode()).hexdigest()[:12]
+    return f"job-{job.id}-{digest}"
 
 
 def _jail_status(job: Job) -> dict | None:
@@ -85,13 +91,13 @@ def _jail_status(job: Job) -> dict | None:
         return json.load(f)
 
 
-def traces(job: Job, slot: int) -> dict:
+def traces(job: Job) -> dict:
     """What is still known of a job whose worker was killed (past --timeout) or died under
     it, as ``Result`` fields: whether its kernel's control group hit the memory limit
     (a kernel thrashing at its limit is slow, and is stopped by the clock before the
     memory limit kills it) and the jail's status file. Removes the group, which the killed
     worker would have removed. Run by the trusted side, after the kill."""
-    groups = cgroup.find(_group_name(job, slot))
+    groups = cgroup.find(_group_name(job))
     memory = cgroup.out_of_memory(groups)
     cgroup.remove(groups)
     try:
@@ -128,14 +134,14 @@ def prepare(job: Job, settings: Settings, slot: int) -> JailSpec:
         os.makedirs(folder, mode=0o700)
     if sandboxed:
         os.chown(run_dir, uid, uid)
-    cgroup.remove(cgroup.find(_group_name(job, slot)))  # an earlier attempt's, its counts too
+    cgroup.remove(cgroup.find(_group_name(job)))  # an earlier attempt's, its counts too
     spec = JailSpec(
         isolation=settings.isolation, uid=uid, gid=uid,
         memory_bytes=settings.memory_bytes, cpu_seconds=settings.cpu_seconds,
         file_bytes=settings.file_bytes, nproc=settings.nproc,
         tmp_bytes=settings.tmp_bytes, ro_paths=settings.ro_paths,
         rw_paths=[run_dir], root_dir=os.path.join(root, "newroot"),
-        cgroups=cgroup.create(_group_name(job, slot), settings.memory_bytes, settings.nproc),
+        cgroups=cgroup.create(_group_name(job), settings.memory_bytes, settings.nproc),
         status_dir=os.path.join(root, "jail"), env=_kernel_env(settings, home, run_dir),
         zygote=settings.zygote_socket,
         overlays=[[settings.handouts[job.assignment], settings.package_dir]],
