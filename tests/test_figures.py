@@ -277,6 +277,53 @@ def test_committed_runs_are_complete():
     assert len([s for s in summaries if s["distort"]]) >= 5, "fewer than 5 distorted runs"
 
 
+
+def test_committed_states_back_what_ch5_says_of_c5(mnist):
+    """book/data/states: the weights that ch5's "What saturates C5" reads, each run's own
+    (folder, command and test error checked by ``checkpoint_factors``), and the sentences it
+    glues around them: C5 saturates under SGD too (from the paper's printed init, and from
+    --init lecun), the paper's rule saturates it almost wholly in pass 2, the max option
+    far less, and what SDLM's pass 1 does to each factor."""
+    from pathlib import Path
+
+    from lenet_ref.data import to_lenet_input
+    from lenet_ref.numpy import LeNet5
+    from lenet_ref.numpy.curvature import curvature_factors
+
+    (x, y), _ = mnist
+    x, y = to_lenet_input(x[:500]), y[:500]
+    folder = Path(__file__).resolve().parents[1] / "book" / "data" / "states"
+    rows = {(r["label"], r["epochs"]): r for r in F.checkpoint_factors(folder, x, y)}
+    for r in rows.values():
+        assert f"--epochs {r['epochs']}" in r["command"] or r["epochs"] == 20, r["name"]
+        assert r["seed"] == 0 and r["command"].startswith("python -m lenet_ref train")
+    sgd, sgd_lecun = rows[("sgd", 1)], rows[("sgd (init lecun)", 20)]
+    sgd20 = rows[("sgd", 20)]
+    sdlm1, sdlm2 = rows[("sdlm (init lecun)", 1)], rows[("sdlm (init lecun)", 2)]
+    kept2 = rows[("sdlm (init lecun, max curvature)", 2)]
+    printed = curvature_factors(LeNet5(seed=0), x, y)
+    start = curvature_factors(LeNet5(seed=0, init="lecun"), x, y)
+    # "deep in the linear range" at the printed init; saturated under SGD after training
+    assert printed["sum_sd"] < 0.05 and printed["saturated"] == 0
+    for r in (sgd, sgd20, sgd_lecun):
+        assert r["saturated"] > 0.25, r["name"]
+    # "how much depends on where training starts": more from lecun, the start SDLM needs
+    assert sgd_lecun["saturated"] > sgd20["saturated"]
+    for r in (sgd20, sgd_lecun):  # "of the order of mu = 0.02"
+        assert 0.002 < r["median_h"] < 0.2, r["name"]
+    # SDLM's first pass: weights and spread grow, slope and F6's part fall, inputs grow
+    assert sdlm1["weight_rms"] > start["weight_rms"] and sdlm1["sum_sd"] > start["sum_sd"]
+    assert sdlm1["saturated"] > start["saturated"]
+    assert sdlm1["slope2"] < start["slope2"] and sdlm1["d2_out"] < start["d2_out"]
+    assert sdlm1["input2"] > start["input2"]
+    # "mostly through saturation": the slope falls more than F6's part
+    assert sdlm1["slope2"] / start["slope2"] < sdlm1["d2_out"] / start["d2_out"]
+    # the paper's rule's second pass: larger weights, nearly all saturated; max: nearer SGD
+    assert sdlm2["weight_rms"] > 2 * sdlm1["weight_rms"] and sdlm2["saturated"] > 0.9
+    assert kept2["weight_rms"] < sdlm2["weight_rms"] / 2 and kept2["saturated"] < 0.9
+    gap = {r["name"]: abs(r["weight_rms"] - sgd20["weight_rms"]) for r in (kept2, sdlm2)}
+    assert gap[kept2["name"]] < gap[sdlm2["name"]], gap
+
 def test_runs_text_states_mean_spread_and_range(tmp_path):
     fake_run(tmp_path, "sgd-seed0", "sgd", 0, [0.05, 0.010])
     fake_run(tmp_path, "sgd-seed1", "sgd", 1, [0.04, 0.012])

@@ -11,7 +11,7 @@ import pytest
 
 from lenet_ref import spec
 from lenet_ref.numpy import LeNet5, rbf_loss
-from lenet_ref.numpy.curvature import curvature, rbf_loss_gauss_newton
+from lenet_ref.numpy.curvature import curvature, curvature_factors, rbf_loss_gauss_newton
 from lenet_ref.optim import SDLM, SDLM_LR, SDLM_MU
 from lenet_ref.testing import rel_error
 from lenet_ref.train import TrainConfig, lr_at, train
@@ -50,6 +50,39 @@ def test_curvature_is_positive_and_the_same_in_numpy_and_torch(options, digits):
         assert rel_error(v, h_torch[k].numpy()) < 1e-10, k
     assert h["C1.weight"].max() > 0 and h["C1.bias"].max() > 0
 
+
+
+def test_curvature_factors_are_c5s_own_and_follow_its_weights(digits):
+    """What the book reads C5's saturation from: each factor computed here from C5's
+    weights and S4's outputs directly (C5 is a dense layer on S4's 400 outputs), and the
+    median curvature the same as ``curvature``'s."""
+    x, y = digits
+    net = LeNet5(seed=0, init="lecun")
+    for scale in (1.0, 10.0):
+        net.params["C5.weight"] = LeNet5(seed=0, init="lecun").params["C5.weight"] * scale
+        got = curvature_factors(net, x, y, "C5")
+        s4 = x
+        for layer in net.layers[:4]:
+            s4 = net.layer_forward(layer, s4)[0]
+        s4 = s4.reshape(len(x), -1)
+        a = s4 @ net.params["C5.weight"].reshape(120, -1).T + net.params["C5.bias"]
+        slope = 1 - np.tanh(spec.S * a) ** 2  # f'(a) / f'(0) of the scaled tanh
+        want = {"weight_rms": np.sqrt(np.mean(net.params["C5.weight"] ** 2)), "sum_sd": a.std(),
+                "saturated": np.mean(slope < 0.1), "slope2": np.mean(slope**2),
+                "input2": np.mean(s4**2),
+                "median_h": np.median(curvature(net, x, y)["C5.weight"])}  # fmt: skip
+        for key, value in want.items():
+            assert got[key] == pytest.approx(value, rel=1e-9, abs=1e-12), (scale, key)
+        assert got["d2_out"] > 0
+        if scale == 1.0:
+            start = got
+    # ten times the weights: ten times the spread, the units saturate, the inputs unchanged
+    assert got["sum_sd"] == pytest.approx(10 * start["sum_sd"], rel=0.05)
+    assert got["saturated"] > 0.5 > 0.01 > start["saturated"]
+    assert got["slope2"] < start["slope2"] / 3 and got["median_h"] < start["median_h"] / 3
+    for layer in ("S4", "output", "nothing"):
+        with pytest.raises(ValueError, match="weighted layer with a squashing activation.*'C5'"):
+            curvature_factors(net, x, y, layer)
 
 def _exact_diagonal(f, x, step=1e-4):
     """d2f/dx_i^2 by central second differences, float64."""

@@ -23,6 +23,7 @@ from .convolution import (
 from .maps import feature_maps_figure, layer_outputs
 from .network import Plane, network_figure, receptive_field_figure, receptive_fields, shape_walk
 from .runs import (
+    checkpoint_factors,
     curvature_figure,
     curvature_passes,
     error_curves_figure,
@@ -35,6 +36,7 @@ from .runs import (
 __all__ = [
     "Plane",
     "c3_unit_figure",
+    "checkpoint_factors",
     "curvature_figure",
     "curvature_passes",
     "cross_correlation_figure",

@@ -186,6 +186,32 @@ def curvature_passes(run: dict) -> dict[str, list[tuple[int, float, float]]]:
     return table
 
 
+
+def checkpoint_factors(folder, x: np.ndarray, y: np.ndarray, layer: str = "C5") -> list[dict]:
+    """For every run in ``folder`` that kept its weights (``<run>/metrics.json`` and
+    ``<run>/checkpoint.npz``, the weights after its last pass): ``run_summary``'s fields and
+    what the curvature of ``layer``'s weights is made of on the patterns x, y
+    (``lenet_ref.numpy.curvature.curvature_factors``). A run's folder must be named
+    ``<run_summary folder>-pass<passes>``; a checkpoint that is not the run's (other options,
+    another test error) is an error that names it."""
+    from ..checkpoint import load_checkpoint
+    from ..numpy import LeNet5
+    from ..numpy.curvature import curvature_factors
+
+    rows = []
+    for run in load_runs(folder):
+        summary = run_summary(run)
+        want = f"{summary['folder']}-pass{summary['epochs']}"
+        if run["name"] != want:
+            raise ValueError(f"{run['path']}: its folder must be named {want!r}")
+        options, state, meta = load_checkpoint(run["path"].parent / "checkpoint.npz")
+        if meta.get("test_error") != summary["test_error"]:
+            raise ValueError(f"{run['path'].parent}: the checkpoint is not this run's")
+        net = LeNet5(**options)
+        net.load_state_dict(state)
+        rows.append({**summary, **curvature_factors(net, x, y, layer)})
+    return rows
+
 def curvature_figure(run: dict, tensors=CURVATURE_TENSORS):
     """For one SDLM run: the median curvature h_kk of each layer's weights before each pass
     (log scale) against mu, and the fraction of the weights whose h_kk is below mu, where

@@ -27,12 +27,14 @@ batch mean.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from .. import spec
 from ..params import table_index
 from ._checks import check_labels
-from .activations import activation_backward
+from .activations import activation_backward, activation_forward
 from .conv import conv_backward, conv_forward
 from .dense import fc_backward, fc_forward
 from .losses import _log_softmax
@@ -121,10 +123,10 @@ def layer_curvature(net, layer: spec.Layer, d2out, x: np.ndarray, act_cache, h: 
     return d2x.reshape(x.shape)
 
 
-def curvature(net, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
-    """h_kk for every parameter of ``net`` (a ``lenet_ref.numpy.LeNet5``), averaged over
-    the patterns x: (N, 1, S, S) with labels y: (N,). Keyed and shaped like ``net.params``;
-    every entry >= 0."""
+def _second_order_pass(net, x: np.ndarray, y: np.ndarray):
+    """The forward pass and Appendix C's second-order pass on the patterns x, y: returns
+    (h summed over the patterns, each layer's input, each layer's activation cache, each
+    layer's d2E/d(out)^2 per pattern), the last three keyed by layer name."""
     check_labels("curvature", y, len(x), spec.NUM_CLASSES)
     if x.dtype != net.dtype:
         x = x.astype(net.dtype)
@@ -140,7 +142,71 @@ def curvature(net, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
     else:
         d2 = softmax_gauss_newton(x)
     h: dict[str, np.ndarray] = {}
+    d2_out = {}
     for layer, inp, act_cache in reversed(list(zip(layers, inputs, act_caches, strict=True))):
+        d2_out[layer.name] = d2
         d2 = layer_curvature(net, layer, d2, inp, act_cache, h)
+    names = [layer.name for layer in layers]
+    return (h, dict(zip(names, inputs, strict=True)), dict(zip(names, act_caches, strict=True)),
+            d2_out)  # fmt: skip
+
+
+def curvature(net, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+    """h_kk for every parameter of ``net`` (a ``lenet_ref.numpy.LeNet5``), averaged over
+    the patterns x: (N, 1, S, S) with labels y: (N,). Keyed and shaped like ``net.params``;
+    every entry >= 0."""
+    h = _second_order_pass(net, x, y)[0]
     N = len(y)
     return {k: (h[k] / N).astype(net.dtype) for k in net.params}
+
+
+SATURATED = 0.1  # a unit is saturated on a pattern where f'(a) < SATURATED * f'(0)
+
+
+def curvature_factors(net, x: np.ndarray, y: np.ndarray, layer: str = "C5") -> dict[str, float]:
+    """What the curvature of ``layer``'s weights is made of, on the patterns x, y.
+
+    A weight w_ij's h_kk is the mean over the patterns of f'(a_i)^2 d2E/dx_i^2 x_j^2: the
+    squared slope of its unit's squashing function, the second derivative that reaches the
+    unit's output from the layers above, and its input squared. Returns, as floats:
+    - ``weight_rms``: the root mean square of the layer's weights;
+    - ``sum_sd``: the standard deviation of its units' weighted sums a over units and
+      patterns (the scaled tanh leaves its linear range past |a| ~ 1);
+    - ``saturated``: the fraction of (unit, pattern) pairs where f'(a) < SATURATED f'(0);
+    - ``slope2``: the mean of (f'(a) / f'(0))^2;
+    - ``input2``: the mean of its inputs squared, x_j^2;
+    - ``d2_out``: the mean of d2E/dx_i^2 at its units' outputs;
+    - ``median_h``: the median h_kk of its weights (what ``curvature_summary`` records).
+    Only for a convolution or dense layer with a squashing activation (scaled_tanh, tanh,
+    sigmoid).
+    """
+    weighted = (spec.Conv, spec.Dense)
+    found = {lay.name: lay for lay in net.layers
+             if isinstance(lay, weighted) and lay.activation not in (None, "relu")}  # fmt: skip
+    if layer not in found:
+        raise ValueError(
+            "curvature_factors: layer must be a weighted layer with a squashing activation, "
+            f"one of {list(found)}; got {layer!r}"
+        )
+    h, inputs, act_caches, d2_out = _second_order_pass(net, x, y)
+    cache = act_caches[layer]
+    slope = activation_backward(np.ones_like(cache[1][0]), cache)
+    zero = np.zeros(1, dtype=net.dtype)
+    _, zero_cache = activation_forward(zero, found[layer].activation)
+    slope0 = float(activation_backward(np.ones_like(zero), zero_cache)[0])
+    weighted_sum = _weighted_sum(net, found[layer], inputs[layer])
+    ratio = slope / slope0
+    return {
+        "weight_rms": float(np.sqrt(np.mean(net.params[f"{layer}.weight"] ** 2))),
+        "sum_sd": float(np.std(weighted_sum)),
+        "saturated": float(np.mean(ratio < SATURATED)),
+        "slope2": float(np.mean(ratio**2)),
+        "input2": float(np.mean(inputs[layer] ** 2)),
+        "d2_out": float(np.mean(d2_out[layer])),
+        "median_h": float(np.median(h[f"{layer}.weight"] / len(y))),
+    }
+
+
+def _weighted_sum(net, layer: spec.Layer, x: np.ndarray) -> np.ndarray:
+    """The layer's weighted sums a (before its activation) on its input x."""
+    return net.layer_forward(dataclasses.replace(layer, activation=None), x)[0]
