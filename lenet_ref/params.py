@@ -24,9 +24,11 @@ def param_shapes(layers: list[Layer]) -> dict[str, tuple[int, ...]]:
 
 
 def init_params(
-    layers: list[Layer], seed: int = 0, dtype=np.float64, rule: str = "paper"
+    layers: list[Layer], seed: int = 0, dtype=np.float64, rule: str = "paper", gain: float = 1.0
 ) -> dict[str, np.ndarray]:
-    """Initial weights drawn uniformly in [-limit, limit]; biases start at 0.
+    """Initial weights drawn uniformly in [-limit, limit]; biases start at 0. ``gain``
+    multiplies every limit (1: the rule's own); the draws are the same, so a gain scales
+    the rule's weights exactly.
 
     rule ``"paper"``: Appendix A, limit = 2.4 / F_i, F_i the fan-in of the unit the weight
     feeds (a subsampling coefficient has fan-in 4, the window it scales). It keeps the
@@ -60,13 +62,13 @@ def init_params(
             fan_out = (
                 layer.out_maps * layer.kernel**2 if isinstance(layer, Conv) else layer.out_features
             )
-            limit = _limit(rule, fan_in, fan_out)
+            limit = gain * _limit(rule, fan_in, fan_out)
             limit = limit.reshape((-1,) + (1,) * (len(shapes["weight"]) - 1))
             params[f"{layer.name}.weight"] = rng.uniform(-1, 1, shapes["weight"]) * limit
             params[f"{layer.name}.bias"] = np.zeros(shapes["bias"])
         elif isinstance(layer, Pool) and shapes:
             fan_in = layer.size**2  # the window a coefficient scales
-            limit = _limit(rule if rule in ("fan-in-sqrt", "lecun") else "paper", fan_in, fan_in)
+            limit = gain * _limit(rule if rule in ("fan-in-sqrt", "lecun") else "paper", fan_in, fan_in)
             params[f"{layer.name}.coef"] = rng.uniform(-1, 1, shapes["coef"]) * limit
             params[f"{layer.name}.bias"] = np.zeros(shapes["bias"])
     return {k: v.astype(dtype) for k, v in params.items()}

@@ -432,6 +432,7 @@ class Preset:
     optimizer: str = "sgd"  # "sgd" (with momentum) or "adam"
     lr: float = 0.0015
     init: str = "paper"  # one of INITS: see params.init_params
+    init_gain: float = 1.0  # scales the init rule's limits
     reported: str = ""  # what its authors report, where they report it
 
 
@@ -524,19 +525,24 @@ def network(preset: str | None = None, **options) -> tuple[dict, Preset]:
     option left out or None). Giving both is an error: a preset fixes every layer. The
     option ``init`` (one of ``INITS``) names the initial weights' rule; left out, it is the
     paper's (He's for ReLU networks), and it joins the returned options only when given.
+    So does ``init_gain``, a positive number that scales the rule's limits (1: the rule's).
     """
     options = {k: v for k, v in options.items() if v is not None}
     if "init" in options:
         check_option("init", options["init"], INITS)
+    if "init_gain" in options:
+        gain = options["init_gain"]
+        if isinstance(gain, bool) or not isinstance(gain, (int, float)) or not 0 < gain < np.inf:
+            raise ValueError(f"init_gain must be a positive number (1: the rule's own limits); "
+                             f"got {gain!r}")  # fmt: skip
     if preset is None:
-        init = options.pop("init", None)
+        init, gain = options.pop("init", None), options.pop("init_gain", None)
         layers = lenet5_layers(**options)
         full = {**PAPER_OPTIONS, **options}
         default = "he" if full["activation"] == "relu" else "paper"
-        if init is not None:
-            full["init"] = init
+        full.update({k: v for k, v in (("init", init), ("init_gain", gain)) if v is not None})
         return full, Preset("custom", "LeNet-5 with options", INPUT_SIZE, tuple(layers),
-                            init=init or default)  # fmt: skip
+                            init=init or default, init_gain=float(gain or 1.0))  # fmt: skip
     check_option("preset", preset, tuple(PRESETS))
     if options:
         raise ValueError(

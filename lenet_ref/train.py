@@ -130,6 +130,11 @@ class TrainConfig:
                   "these two; he, glorot (None: the network's)",
                   "choices": spec.INITS},
     )  # fmt: skip
+    init_gain: float | None = field(
+        default=None,
+        metadata={"help": "scales the initial weights' limits (None: 1, the rule's own); "
+                  "not the paper's"},
+    )  # fmt: skip
     progress: bool = field(default=True, metadata={"help": "show a progress bar"})
     verbose: bool = field(default=True, metadata={"help": "print a line per epoch"})
 
@@ -141,6 +146,7 @@ class TrainConfig:
             "c3": self.c3,
             "head": self.head,
             "init": self.init,
+            "init_gain": self.init_gain,
         }
         return spec.network(self.preset, **options)
 

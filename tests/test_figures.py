@@ -232,6 +232,8 @@ def test_committed_runs_are_complete():
         assert run["name"] == summary["folder"], run["path"]
         if summary["init"]:
             assert f"--init {summary['init']}" in summary["command"], run["path"]
+        if summary["init_gain"] is not None:
+            assert f"--init-gain {summary['init_gain']:g}" in summary["command"], run["path"]
         if summary["curvature_keep"] != "latest":
             assert f"--curvature-keep {summary['curvature_keep']}" in summary["command"]
         assert ("--distort" in summary["command"]) == summary["distort"], run["path"]
@@ -277,6 +279,18 @@ def test_committed_runs_are_complete():
     assert len([s for s in summaries if s["distort"]]) >= 5, "fewer than 5 distorted runs"
 
 
+
+
+def test_run_summary_names_an_init_gain():
+    run = {"name": "x", "metrics": {
+        "run": {"optimizer": "sdlm", "init": "lecun", "init_gain": 0.75},
+        "config": {"impl": "torch", "seed": 2, "curvature_keep": "max"},
+        "epochs": [{"epoch": 1, "test_error": 0.01}], "test_error": 0.01,
+        "command": "python -m lenet_ref train", "commit": "abc"}}  # fmt: skip
+    summary = F.run_summary(run)
+    assert summary["label"] == "sdlm (init lecun x 0.75, max curvature)", summary["label"]
+    assert summary["folder"] == "sdlm-lecun-gain0.75-max-curvature-seed2"
+    assert (summary["init"], summary["init_gain"]) == ("lecun", 0.75)
 
 def test_committed_states_back_what_ch5_says_of_c5(mnist):
     """book/data/states: the weights that ch5's "What saturates C5" reads, each run's own

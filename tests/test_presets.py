@@ -141,3 +141,28 @@ def test_init_lecun_draws_within_sqrt_3_over_fan_in():
     f6 = {init: layer_outputs(LeNet5(seed=0, init=init), x)["F6"].std()
           for init in ("paper", "lecun", "fan-in-sqrt")}  # fmt: skip
     assert f6["paper"] < 0.05 < 0.3 < f6["lecun"] < f6["fan-in-sqrt"], f6
+
+
+def test_init_gain_scales_the_rules_limits_in_both_networks(tmp_path):
+    """``init_gain`` (``--init-gain``) multiplies every limit of the rule, weights and
+    subsampling coefficients alike, from the same draws; it joins the options that rebuild
+    the network (so a checkpoint or a metrics file says it), both networks start alike, and
+    a gain that is not a positive number is refused."""
+    from lenet_ref.checkpoint import load_checkpoint
+
+    rule, half = LeNet5(seed=3, init="lecun"), LeNet5(seed=3, init="lecun", init_gain=0.5)
+    for name, w in rule.params.items():
+        assert np.array_equal(half.params[name], 0.5 * w), name
+    assert half.options["init_gain"] == 0.5 and "init_gain" not in rule.options
+    twin = TorchLeNet5(seed=3, dtype=torch.float64, device="cpu", **half.options)
+    for name, w in twin.state_dict().items():
+        assert np.array_equal(w.numpy(), half.params[name]), name
+    for bad in (0, -1.0, float("nan"), float("inf"), "0.5", True):
+        with pytest.raises(ValueError, match="init_gain must be a positive number"):
+            LeNet5(init="lecun", init_gain=bad)
+    _, metrics = train(TrainConfig(impl="numpy", init="lecun", init_gain=0.75, epochs=1,
+                                   limit=64, test_limit=64, progress=False, verbose=False,
+                                   out=str(tmp_path)))  # fmt: skip
+    assert metrics["run"]["init_gain"] == 0.75
+    options, state, _ = load_checkpoint(tmp_path / "checkpoint.npz")
+    assert options["init_gain"] == 0.75 and LeNet5(**options).options == options

@@ -33,20 +33,23 @@ def load_runs(folder) -> list[dict]:
 def run_summary(run: dict) -> dict:
     """What the page prints about one run: how it was made and where it ended. ``label``
     names its group in the figure and the text: the optimiser, then what the run changed
-    from the defaults: the initial weights' rule (``--init``), SDLM's ``--curvature-keep
-    max``, distorted training images (``--distort``), NumPy instead of PyTorch. ``folder``
-    is the name its folder must have,
+    from the defaults: the initial weights' rule (``--init``, and ``--init-gain``: "init
+    lecun x 0.75", folder part ``lecun-gain0.75``), SDLM's ``--curvature-keep max``, distorted training images
+    (``--distort``), NumPy instead of PyTorch. ``folder`` is the name its folder must have,
     ``<optimizer>[-<init>][-max-curvature][-distort][-numpy]-seed<k>``."""
     m = run["metrics"]
     last = m["epochs"][-1]
     config = m["config"]
     optimizer, init = m["run"].get("optimizer"), m["run"].get("init")
+    gain = m["run"].get("init_gain")
+    start = init if gain is None else f"{init or 'default'}-gain{gain:g}"  # --init-gain
     impl = config.get("impl")
     keep_max = config.get("curvature_keep") == "max"
     distort = bool(config.get("distort"))
-    details = [(f"init {init}", init), ("max curvature", keep_max), ("distortions", distort),
+    said = init if gain is None else f"{init or 'default'} x {gain:g}"
+    details = [(f"init {said}", start), ("max curvature", keep_max), ("distortions", distort),
                ("NumPy", impl == "numpy")]  # fmt: skip
-    parts = [(init, init), ("max-curvature", keep_max), ("distort", distort),
+    parts = [(start, start), ("max-curvature", keep_max), ("distort", distort),
              ("numpy", impl == "numpy")]  # fmt: skip
     details = [text for text, chosen in details if chosen]
     folder = [optimizer] + [part for part, chosen in parts if chosen]
@@ -54,6 +57,7 @@ def run_summary(run: dict) -> dict:
         "name": run["name"],
         "optimizer": optimizer,
         "init": init,
+        "init_gain": gain,
         "label": f"{optimizer} ({', '.join(details)})" if details else optimizer,
         "folder": "-".join(folder) + f"-seed{config.get('seed')}",
         "impl": impl,

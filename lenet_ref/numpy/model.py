@@ -43,6 +43,7 @@ class LeNet5:
             (``"keras-relu"``, ``"deeplearning-net"``...), some of them on 28x28 inputs.
         init: the initial weights' rule, one of ``lenet_ref.spec.INITS`` (None: the paper's
             2.4 / F_i, He's for ReLU; ``lenet_ref.params.init_params`` says what each draws).
+        init_gain: scales the rule's limits (None: 1, the rule's own).
         dtype: float64 (exact, for checks) or float32 (twice as fast, for training).
 
     ``params`` maps names such as ``"C1.weight"`` to arrays, the same names and shapes as
@@ -58,16 +59,18 @@ class LeNet5:
         head: str | None = None,
         preset: str | None = None,
         init: str | None = None,
+        init_gain: float | None = None,
         dtype=np.float64,
     ):
         self.options, net = spec.network(
-            preset, activation=activation, pool=pool, c3=c3, head=head, init=init
-        )
+            preset, activation=activation, pool=pool, c3=c3, head=head, init=init,
+            init_gain=init_gain,
+        )  # fmt: skip
         self.layers = list(net.layers)
         self.input_size = net.input_size
         self.rbf = isinstance(self.layers[-1], spec.RBF)
         self.dtype = np.dtype(dtype)
-        self.params = init_params(self.layers, seed, self.dtype, rule=net.init)
+        self.params = init_params(self.layers, seed, self.dtype, rule=net.init, gain=net.init_gain)
         self.prototypes = spec.rbf_prototypes().astype(self.dtype)  # fixed, Fig. 3
 
     # --- parameters --------------------------------------------------------------------

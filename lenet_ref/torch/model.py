@@ -51,20 +51,22 @@ class LeNet5(nn.Module):
         head: str | None = None,
         preset: str | None = None,
         init: str | None = None,
+        init_gain: float | None = None,
         dtype: torch.dtype = torch.float32,
         device: str | torch.device = "auto",
     ):
         super().__init__()
         self.options, net = spec.network(
-            preset, activation=activation, pool=pool, c3=c3, head=head, init=init
-        )
+            preset, activation=activation, pool=pool, c3=c3, head=head, init=init,
+            init_gain=init_gain,
+        )  # fmt: skip
         self.spec_layers = list(net.layers)
         self.input_size = net.input_size
         self.rbf = isinstance(self.spec_layers[-1], spec.RBF)
         for layer in self.spec_layers:  # attributes named as in the paper: C1, S2, ..., output
             self.add_module(layer.name, make_layer(layer))
         self.to(dtype=dtype, device=resolve_device(device))
-        self.load_state_dict(init_params(self.spec_layers, seed, rule=net.init))
+        self.load_state_dict(init_params(self.spec_layers, seed, rule=net.init, gain=net.init_gain))
 
     @property
     def device(self) -> torch.device:
