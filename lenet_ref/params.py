@@ -68,7 +68,8 @@ def init_params(
             params[f"{layer.name}.bias"] = np.zeros(shapes["bias"])
         elif isinstance(layer, Pool) and shapes:
             fan_in = layer.size**2  # the window a coefficient scales
-            limit = gain * _limit(rule if rule in ("fan-in-sqrt", "lecun") else "paper", fan_in, fan_in)
+            own = rule if rule in ("fan-in-sqrt", "lecun") else "paper"
+            limit = gain * _limit(own, fan_in, fan_in)
             params[f"{layer.name}.coef"] = rng.uniform(-1, 1, shapes["coef"]) * limit
             params[f"{layer.name}.bias"] = np.zeros(shapes["bias"])
     return {k: v.astype(dtype) for k, v in params.items()}

@@ -34,9 +34,10 @@ def run_summary(run: dict) -> dict:
     """What the page prints about one run: how it was made and where it ended. ``label``
     names its group in the figure and the text: the optimiser, then what the run changed
     from the defaults: the initial weights' rule (``--init``, and ``--init-gain``: "init
-    lecun x 0.75", folder part ``lecun-gain0.75``), SDLM's ``--curvature-keep max``, distorted training images
-    (``--distort``), NumPy instead of PyTorch. ``folder`` is the name its folder must have,
-    ``<optimizer>[-<init>][-max-curvature][-distort][-numpy]-seed<k>``."""
+    lecun x 0.75", folder part ``lecun-gain0.75``), SDLM's ``--curvature-keep max``,
+    distorted training images (``--distort``), NumPy instead of PyTorch. ``folder`` is the
+    name its folder must have,
+    ``<optimizer>[-<init>[-gain<g>]][-max-curvature][-distort][-numpy]-seed<k>``."""
     m = run["metrics"]
     last = m["epochs"][-1]
     config = m["config"]
