@@ -292,6 +292,31 @@ def test_run_summary_names_an_init_gain():
     assert summary["folder"] == "sdlm-lecun-gain0.75-max-curvature-seed2"
     assert (summary["init"], summary["init_gain"]) == ("lecun", 0.75)
 
+
+def test_committed_init_gain_run_backs_what_ch5_says():
+    """ch5 sets an SDLM run from --init lecun --init-gain 0.75 beside the paper's rule's
+    run from --init lecun on the same seed, and says: the curvature of the layers below C5
+    falls after the first pass too, the second pass goes further wrong than from --init
+    lecun, and worse than its own first pass."""
+    from pathlib import Path
+
+    runs = F.load_runs(Path(__file__).resolve().parents[1] / "book" / "data" / "runs")
+    summaries = {run["name"]: F.run_summary(run) for run in runs}
+    between = [r for r in runs if summaries[r["name"]]["init_gain"] == 0.75
+               and summaries[r["name"]]["optimizer"] == "sdlm"]  # fmt: skip
+    assert between, "ch5 reads an SDLM run made with --init lecun --init-gain 0.75"
+    run = between[0]
+    assert summaries[run["name"]]["curvature_keep"] == "latest"
+    pair = [r for r in runs if summaries[r["name"]]["label"] == "sdlm (init lecun)"
+            and summaries[r["name"]]["seed"] == summaries[run["name"]]["seed"]]  # fmt: skip
+    assert pair, "and the paper's rule's run from --init lecun on the same seed"
+    mine, theirs = ([row["test_error"] for row in r["metrics"]["epochs"]] for r in (run, pair[0]))
+    assert mine[1] > mine[0] and mine[1] > theirs[1], (mine[:2], theirs[:2])
+    record = F.curvature_passes(run)
+    for tensor in ("C1.weight", "C3.weight", "C5.weight"):
+        below = {p: b for p, _, b in record[tensor]}
+        assert below[2] > below[1] + 0.2, (tensor, below[1], below[2])
+
 def test_committed_states_back_what_ch5_says_of_c5(mnist):
     """book/data/states: the weights that ch5's "What saturates C5" reads, each run's own
     (folder, command and test error checked by ``checkpoint_factors``), and the sentences it
